@@ -245,7 +245,7 @@ const redisExporter: NativeComponent = {
     command: toolByName('redis-exporter').binary,
     args: [
       '-redis.addr',
-      `redis://${local(ctx.port(CORE.toxiproxy, PROXIES.redis))}`,
+      redisUrlFor(ctx),
       '-web.listen-address',
       local(ctx.port(CORE.redisExporter)),
       ...(ctx.options.extraArgs?.[CORE.redisExporter] ?? []),
@@ -268,7 +268,7 @@ const postgresExporter: NativeComponent = {
       ...(ctx.options.extraArgs?.[CORE.postgresExporter] ?? []),
     ],
     env: {
-      DATA_SOURCE_NAME: `postgresql://${ctx.secrets.postgresUser}:${encodeURIComponent(ctx.secrets.postgresPassword)}@${local(ctx.port(CORE.toxiproxy, PROXIES.postgres))}/${ctx.secrets.postgresDatabase}?sslmode=disable`,
+      DATA_SOURCE_NAME: `${postgresUrlFor(ctx)}?sslmode=disable`,
     },
     cwd: ctx.dir,
   }),
@@ -350,4 +350,15 @@ const prometheus: NativeComponent = {
 /** The core stack, in no particular order (the runtime orders by dependsOn). */
 export function coreComponents(): NativeComponent[] {
   return [redis, postgres, toxiproxy, redisExporter, postgresExporter, alertmanager, prometheus];
+}
+
+/** Redis URL for a component of the stack: through the Toxiproxy proxy, like every client. */
+export function redisUrlFor(ctx: ComponentContext): string {
+  return `redis://${local(ctx.port(CORE.toxiproxy, PROXIES.redis))}`;
+}
+
+/** PostgreSQL URL for a component of the stack: through the Toxiproxy proxy, like every client. */
+export function postgresUrlFor(ctx: ComponentContext): string {
+  const s = ctx.secrets;
+  return `postgresql://${s.postgresUser}:${encodeURIComponent(s.postgresPassword)}@${local(ctx.port(CORE.toxiproxy, PROXIES.postgres))}/${s.postgresDatabase}`;
 }
