@@ -33,7 +33,7 @@ export class ConfigError extends HarnessError {
 /** Raised when SIGINT/SIGTERM aborted an operation; everything started has been torn down. */
 export class InterruptedError extends HarnessError {
   constructor(what: string) {
-    super(`${what} interrupted`, { exitCode: ExitCode.Interrupted });
+    super(`interrupted while ${what}`, { exitCode: ExitCode.Interrupted });
     this.name = 'InterruptedError';
   }
 }

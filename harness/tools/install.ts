@@ -46,7 +46,7 @@ export async function installTools(options: InstallOptions): Promise<InstallResu
   const apt = missing.map((s) => s.tool).filter((t): t is AptTool => t.kind === 'apt');
   const go = missing.map((s) => s.tool).filter((t): t is GoTool => t.kind === 'go');
   if (apt.length > 0) await installAptPackages(apt, options);
-  throwIfAborted(signal, 'tools install');
+  throwIfAborted(signal, 'installing tools');
   if (go.length > 0) await installGoTools(go, options);
 
   const after = await checkTools(tools);
@@ -156,7 +156,7 @@ async function installGoTools(tools: readonly GoTool[], options: InstallOptions)
   const scratch = path.join(PACKAGE_ROOT, '.tools', 'gobin-tmp');
   await mkdir(TOOLS_BIN_DIR, { recursive: true });
   for (const tool of tools) {
-    throwIfAborted(signal, 'tools install');
+    throwIfAborted(signal, 'installing tools');
     const target = `${tool.module}/${tool.pkg}@${tool.version}`;
     const t0 = Date.now();
     log(`→ go install ${target} (first build downloads modules; takes a while)`);

@@ -319,7 +319,7 @@ export class NativeStackRuntime implements StackRuntime {
     const components = this.componentList();
     const levels = startLevels(components);
     await this.#checkTools(components);
-    throwIfAborted(signal, 'stack start');
+    throwIfAborted(signal, 'starting the stack');
 
     const profile = TIMING_PROFILES[options.profile ?? 'fast'];
     const id = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;

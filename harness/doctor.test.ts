@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { runDoctor } from './doctor.ts';
+import type { NativeComponent } from './stack/native/component.ts';
+import { coreComponents } from './stack/native/core-components.ts';
+import { redisPing } from './stack/native/probes.ts';
+import { NativeStackRuntime } from './stack/native/runtime.ts';
+import { toolByName } from './tools/manifest.ts';
+
+describe('doctor', () => {
+  it('passes every check on a healthy stack and times the alert path', async () => {
+    const report = await runDoctor();
+    const failed = report.checks.filter((c) => !c.ok);
+    expect(failed, JSON.stringify(failed, null, 2)).toEqual([]);
+    expect(report.checks.map((c) => c.name)).toEqual([
+      'tools',
+      'stack start',
+      'prometheus targets up',
+      'redis through toxiproxy',
+      'alertmanager single node',
+      'prometheus remote-write receiver',
+      'alert path at start-up (watchdog)',
+      'alert path prometheus → alertmanager → sink',
+      'teardown',
+    ]);
+    expect(report.alertPathMs).toBeGreaterThanOrEqual(0);
+    expect(report.stackStartupMs).toBeGreaterThan(0);
+  });
+
+  it('fails (and still tears down) when a Prometheus target is down (negative control)', async () => {
+    // A real process that listens but does not speak the Prometheus exposition format: up == 0.
+    const notAnExporter: NativeComponent = {
+      name: 'not-an-exporter',
+      ports: ['main'],
+      dependsOn: [],
+      tools: ['redis-server'],
+      scrape: { job: 'not-an-exporter' },
+      process: (ctx) => ({
+        command: toolByName('redis-server').binary,
+        args: [
+          '--bind',
+          '127.0.0.1',
+          '--port',
+          String(ctx.port('not-an-exporter')),
+          '--save',
+          '',
+          '--dir',
+          ctx.dir,
+        ],
+      }),
+      ready: (ctx) => redisPing(ctx.port('not-an-exporter')),
+    };
+    const report = await runDoctor({
+      runtime: new NativeStackRuntime(() => [...coreComponents(), notAnExporter]),
+      timeoutMs: 8000,
+    });
+    expect(report.ok).toBe(false);
+    const targets = report.checks.find((c) => c.name === 'prometheus targets up');
+    expect(targets?.ok).toBe(false);
+    expect(targets?.detail).toContain('down: not-an-exporter');
+    expect(report.checks.find((c) => c.name === 'teardown')?.ok).toBe(true);
+  });
+});
