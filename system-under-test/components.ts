@@ -1,0 +1,87 @@
+/**
+ * The three ChatIM services as components of the native stack: each runs under tsx from the
+ * repository root, reaches Redis and PostgreSQL through Toxiproxy, exposes a metrics port that
+ * Prometheus scrapes, and is ready when its /readyz (which checks its dependencies) answers 200.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ComponentContext, NativeComponent } from '../harness/stack/native/component.ts';
+import { CORE, postgresUrlFor, redisUrlFor } from '../harness/stack/native/core-components.ts';
+import { httpOk } from '../harness/stack/wait.ts';
+
+export const SUT = {
+  gateway: 'gateway',
+  userService: 'user-service',
+  messageService: 'message-service',
+} as const;
+
+/** Prometheus job per service. */
+export const SUT_JOBS = {
+  gateway: 'chatim-gateway',
+  'user-service': 'chatim-user-service',
+  'message-service': 'chatim-message-service',
+} as const;
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface SutOptions {
+  /** Extra environment per service (tests shorten heartbeats, enlarge limits, ...). */
+  readonly env?: Partial<Record<keyof typeof SUT_JOBS, Record<string, string>>>;
+  /** Debug token for every service's debug port (default: random per stack). */
+  readonly debugToken?: string;
+  /** JWT secret for the gateway (default: random per stack). */
+  readonly jwtSecret?: string;
+}
+
+const local = (port: number) => `http://127.0.0.1:${port}`;
+
+export function sutComponents(options: SutOptions = {}): NativeComponent[] {
+  const debugToken = options.debugToken ?? randomBytes(18).toString('base64url');
+  const jwtSecret = options.jwtSecret ?? randomBytes(32).toString('base64url');
+  const service = (
+    name: keyof typeof SUT_JOBS,
+    dependsOn: string[],
+    env: (ctx: ComponentContext) => Record<string, string>,
+  ): NativeComponent => ({
+    name,
+    ports: ['main', 'metrics', 'debug'],
+    dependsOn,
+    tools: [],
+    scrape: { job: SUT_JOBS[name], port: 'metrics' },
+    process: (ctx) => ({
+      command: process.execPath,
+      args: ['--import', 'tsx', path.join('system-under-test', name, 'server.ts')],
+      cwd: ROOT,
+      env: {
+        NODE_ENV: 'production',
+        CHATIM_ENV: 'test',
+        CHATIM_LOG_LEVEL: 'warn',
+        CHATIM_PORT: String(ctx.port(name, 'main')),
+        CHATIM_METRICS_PORT: String(ctx.port(name, 'metrics')),
+        CHATIM_DEBUG_PORT: String(ctx.port(name, 'debug')),
+        CHATIM_DEBUG_TOKEN: debugToken,
+        CHATIM_REDIS_URL: redisUrlFor(ctx),
+        ...env(ctx),
+        ...options.env?.[name],
+      },
+      stopTimeoutMs: 10_000,
+    }),
+    ready: (ctx) => httpOk(`${local(ctx.port(name, 'main'))}/readyz`),
+  });
+  const data = [CORE.toxiproxy, CORE.redis, CORE.postgres];
+  return [
+    service(SUT.userService, data, (ctx) => ({
+      CHATIM_POSTGRES_URL: postgresUrlFor(ctx),
+      CHATIM_PASSWORD_HASH_COST: '10',
+    })),
+    service(SUT.messageService, [...data, SUT.userService], (ctx) => ({
+      CHATIM_POSTGRES_URL: postgresUrlFor(ctx),
+    })),
+    service(SUT.gateway, [CORE.toxiproxy, CORE.redis, SUT.userService, SUT.messageService], (ctx) => ({
+      CHATIM_USER_SERVICE_URL: local(ctx.port(SUT.userService, 'main')),
+      CHATIM_MESSAGE_SERVICE_URL: local(ctx.port(SUT.messageService, 'main')),
+      CHATIM_JWT_SECRET: jwtSecret,
+    })),
+  ];
+}
