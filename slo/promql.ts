@@ -35,3 +35,60 @@ export function up(job?: string): PromQL {
 export function comparison(expr: PromQL, op: '==' | '!=' | '>' | '<' | '>=' | '<=', n: number): PromQL {
   return promql(`${expr} ${op} ${n}`);
 }
+
+/** A Prometheus duration such as `30s`, `5m`, `1h`. */
+export type Duration = `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
+
+const UNIT_SECONDS = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+export function durationSeconds(d: Duration): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(d);
+  if (!m) throw new Error(`not a duration: ${d}`);
+  return Number(m[1]) * UNIT_SECONDS[m[2] as keyof typeof UNIT_SECONDS];
+}
+
+/** Seconds → the shortest exact Prometheus duration (`90` → `90s`, `300` → `5m`). */
+export function formatDuration(seconds: number): Duration {
+  if (seconds > 0 && seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds > 0 && seconds % 60 === 0) return `${seconds / 60}m`;
+  if (Number.isInteger(seconds)) return `${seconds}s`;
+  return `${Math.round(seconds * 1000)}ms`;
+}
+
+/** `rate(sel[window])` */
+export function rate(sel: PromQL, window: Duration): PromQL {
+  return promql(`rate(${sel}[${window}])`);
+}
+
+/** `sum by (a, b) (expr)`; with no labels, `sum(expr)`. */
+export function sumBy(labels: readonly string[], expr: PromQL): PromQL {
+  return promql(labels.length === 0 ? `sum(${expr})` : `sum by (${labels.join(', ')}) (${expr})`);
+}
+
+/** `max by (a) (expr)` */
+export function maxBy(labels: readonly string[], expr: PromQL): PromQL {
+  return promql(labels.length === 0 ? `max(${expr})` : `max by (${labels.join(', ')}) (${expr})`);
+}
+
+/** `(a) / (b)`: both sides must carry the same labels (aggregate them the same way). */
+export function ratio(numerator: PromQL, denominator: PromQL): PromQL {
+  return promql(`(${numerator}) / (${denominator})`);
+}
+
+/** `histogram_quantile(q, sum by (le, …) (rate(metric_bucket[window])))` */
+export function histogramQuantile(
+  q: number,
+  histogram: string,
+  by: readonly string[],
+  window: Duration,
+): PromQL {
+  if (!(q > 0 && q < 1)) throw new Error(`quantile must be in (0, 1), got ${q}`);
+  return promql(
+    `histogram_quantile(${q}, ${sumBy([...by, 'le'], rate(selector(`${histogram}_bucket`), window))})`,
+  );
+}
+
+/** `a or b` */
+export function or(a: PromQL, b: PromQL): PromQL {
+  return promql(`${a} or ${b}`);
+}
