@@ -95,6 +95,9 @@ export function createApp(options: AppOptions): FastifyInstance {
   });
   // Bodies are checked strictly (a number where a string is expected is a 400); query strings and
   // path params are text on the wire, so those coerce.
+  // JSON only: without this, fastify's built-in text/plain parser turns a wrong content type into a
+  // confusing validation error instead of 415.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(({ schema, httpPart }) => {
     const ajv = httpPart === 'body' ? strictAjv : coercingAjv;
     return ajv.compile(schema);

@@ -80,7 +80,7 @@ export class PersistWorker {
     this.#batchTime = m.get('chatim_persist_batch_duration_seconds');
     this.#backlog = m.get('chatim_redis_stream_pending_messages');
     m.onCollect('chatim_redis_stream_pending_messages', async () => {
-      if (Date.now() - this.#lastBacklogAt > 2000) await this.refreshBacklog().catch(() => {});
+      if (Date.now() - this.#lastBacklogAt > 1000) await this.refreshBacklog().catch(() => {});
     });
   }
 

@@ -1,0 +1,850 @@
+/**
+ * The three services on the real stack (Redis and PostgreSQL through Toxiproxy): a full chat flow,
+ * isolation and membership, the bad-input table, durability (PostgreSQL down, Redis restart),
+ * debug port, every declared metric sampled, graceful shutdown. One stack for the whole file.
+ */
+
+import { gunzipSync } from 'node:zlib';
+import { Profile } from 'pprof-format';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { coreComponents } from '../harness/stack/native/core-components.ts';
+import { NativeStackRuntime } from '../harness/stack/native/runtime.ts';
+import type { StartedStack } from '../harness/stack/types.ts';
+import { waitUntil } from '../harness/stack/wait.ts';
+import { SUT_JOBS, sutComponents } from './components.ts';
+import { ERRORS } from './kit/errors.ts';
+import { METRICS, type MetricName } from './kit/metrics.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON bodies of the API under test, checked by assertions
+type J = any;
+
+const DEBUG_TOKEN = 'integration-debug-token-0123456789';
+const DEADLINE = 30_000;
+
+let stack: StartedStack;
+let gw: string;
+
+interface Res {
+  status: number;
+  body: Record<string, J>;
+}
+
+async function call(
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+): Promise<Res> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  let body: string | undefined;
+  if (opts.raw !== undefined) body = opts.raw;
+  else if (opts.body !== undefined) body = JSON.stringify(opts.body);
+  if (body !== undefined) headers['content-type'] ??= 'application/json';
+  const r = await fetch(`${gw}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const text = await r.text();
+  let parsed: Record<string, J>;
+  try {
+    parsed = JSON.parse(text) as Record<string, J>;
+  } catch {
+    parsed = { unparsable: text };
+  }
+  return { status: r.status, body: parsed };
+}
+
+async function ok(
+  method: string,
+  path: string,
+  opts: Parameters<typeof call>[2] = {},
+): Promise<Record<string, J>> {
+  const r = await call(method, path, opts);
+  expect(r, `${method} ${path}`).toMatchObject({ status: 200, body: { code: 0 } });
+  return r.body;
+}
+
+interface User {
+  id: string;
+  token: string;
+  name: string;
+}
+
+let seq = 0;
+async function newUser(prefix: string): Promise<User> {
+  const name = `${prefix}_${process.pid}_${seq++}`;
+  const reg = await ok('POST', '/api/v1/users', {
+    body: { username: name, password: 'correct horse', nickname: prefix },
+  });
+  const login = await ok('POST', '/api/v1/login', { body: { username: name, password: 'correct horse' } });
+  expect(login.user_id).toBe(reg.user_id);
+  return { id: reg.user_id, token: login.token, name };
+}
+
+async function befriend(a: User, b: User): Promise<void> {
+  const req = await ok('POST', '/api/v1/friends/requests', {
+    token: a.token,
+    body: { to_user_id: b.id, message: 'hi' },
+  });
+  await ok('POST', '/api/v1/friends/requests/handle', {
+    token: b.token,
+    body: { request_id: req.request_id, accept: true },
+  });
+}
+
+/** A WebSocket whose frames are queued; `next` waits (with a deadline) for a matching one. */
+class Client {
+  readonly frames: J[] = [];
+  readonly ws: WebSocket;
+  closed: Promise<{ code: number; reason: string }>;
+  #waiters: (() => void)[] = [];
+
+  constructor(token: string, opts: { viaQuery?: boolean; origin?: string } = {}) {
+    const url = `${gw.replace('http', 'ws')}/ws${opts.viaQuery ? `?token=${token}` : ''}`;
+    this.ws = new WebSocket(url, {
+      headers: {
+        ...(opts.viaQuery ? {} : { authorization: `Bearer ${token}` }),
+        ...(opts.origin ? { origin: opts.origin } : {}),
+      },
+    });
+    this.ws.on('message', (d) => {
+      this.frames.push(JSON.parse(d.toString()));
+      for (const w of this.#waiters.splice(0)) w();
+    });
+    this.closed = new Promise((resolve) =>
+      this.ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+  }
+
+  async next(pred: (f: J) => boolean): Promise<J> {
+    const deadline = Date.now() + DEADLINE;
+    for (;;) {
+      const i = this.frames.findIndex(pred);
+      if (i >= 0) return this.frames.splice(i, 1)[0];
+      if (Date.now() > deadline) throw new Error(`no matching frame; have ${JSON.stringify(this.frames)}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 500);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+async function metricsText(service: string): Promise<string> {
+  const port = stack.component(service).ports.metrics;
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+}
+
+function sampleValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+async function debug(service: string, method: string, path: string, body?: unknown, token = DEBUG_TOKEN) {
+  const port = stack.component(service).ports.debug;
+  return fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+}
+
+beforeAll(async () => {
+  stack = await new NativeStackRuntime(() => [
+    ...coreComponents(),
+    ...sutComponents({
+      debugToken: DEBUG_TOKEN,
+      env: {
+        // A deterministic limit: 40 sends per user, then (practically) no refill.
+        gateway: {
+          CHATIM_RATE_LIMIT_PER_SECOND: '0.0001',
+          CHATIM_RATE_LIMIT_BURST: '40',
+          CHATIM_WS_PING_INTERVAL_MS: '2000',
+        },
+        'message-service': { CHATIM_PERSIST_RECLAIM_IDLE_MS: '1000' },
+      },
+    }),
+  ]).start({ readyTimeoutMs: 60_000 });
+  gw = `http://127.0.0.1:${stack.component('gateway').ports.main}`;
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('ChatIM on the real stack', () => {
+  let alice: User;
+  let bob: User;
+  let carol: User;
+  let dave: User;
+  let groupId: string;
+
+  it('runs the whole chat flow: friends, private send with push and sequence numbers, pull, read, group, history', async () => {
+    [alice, bob, carol, dave] = await Promise.all([
+      newUser('alice'),
+      newUser('bob'),
+      newUser('carol'),
+      newUser('dave'),
+    ]);
+    await befriend(alice, bob);
+    const friends = await ok('GET', '/api/v1/friends', { token: bob.token });
+    expect(friends.data.map((f: J) => f.user_id)).toEqual([alice.id]);
+
+    const bobWs = new Client(bob.token);
+    const bobWs2 = new Client(bob.token, { viaQuery: true }); // several sockets per user, token by query
+    await bobWs.next((f) => f.type === 'welcome');
+    await bobWs2.next((f) => f.type === 'welcome');
+
+    const s1 = await ok('POST', '/api/v1/messages/send', {
+      token: alice.token,
+      body: { to_user_id: bob.id, content: 'hello 👋' },
+    });
+    const s2 = await ok('POST', '/api/v1/messages/send', {
+      token: alice.token,
+      body: { to_user_id: bob.id, content: 'second' },
+    });
+    expect([s1.msg.seq, s2.msg.seq]).toEqual([1, 2]);
+    const p1 = await bobWs.next((f) => f.id === s1.msg.id);
+    const p2 = await bobWs.next((f) => f.id === s2.msg.id);
+    await bobWs2.next((f) => f.id === s2.msg.id);
+    expect(p1).toMatchObject({
+      type: 'private',
+      from_user_id: alice.id,
+      to_user_id: bob.id,
+      content: 'hello 👋',
+      seq: 1,
+      conversation_id: `private:${alice.id}`,
+    });
+    expect(p2.seq).toBe(2);
+    expect(p1.stream_id).toMatch(/^\d+-\d+$/);
+    expect(p1.created_at).toBeGreaterThan(1e12); // milliseconds
+
+    const pull = await ok('GET', '/api/v1/messages?limit=10', { token: bob.token });
+    const conv = pull.conversations.find((c: J) => c.conversation_id === `private:${alice.id}`);
+    expect(conv.messages.map((m: J) => m.id)).toEqual([s1.msg.id, s2.msg.id]);
+    expect(conv.messages.map((m: J) => m.stream_id)).toEqual([p1.stream_id, p2.stream_id]);
+    expect(conv).toMatchObject({ unread_count: 2, peer_name: 'alice' });
+
+    // The sender's list holds the recipient, not the sender (defect 6).
+    const aliceConvs = await ok('GET', '/api/v1/conversations', { token: alice.token });
+    expect(aliceConvs.conversations.map((c: J) => c.conversation_id)).toEqual([`private:${bob.id}`]);
+    expect(aliceConvs.conversations[0].unread_count).toBe(0); // own sends are not unread
+    const bobConvs = await ok('GET', '/api/v1/conversations', { token: bob.token });
+    expect(bobConvs.conversations[0]).toMatchObject({
+      unread_count: 2,
+      last_message: 'second',
+      title: 'alice',
+      is_pinned: false,
+    });
+
+    // Unread really decreases (defect 7).
+    const r1 = await ok('POST', '/api/v1/messages/read', {
+      token: bob.token,
+      body: { message_id: s1.msg.id },
+    });
+    expect(r1.unread_count).toBe(1);
+    const r2 = await ok('POST', '/api/v1/messages/cursor', {
+      token: bob.token,
+      body: { last_seen_stream_id: p2.stream_id, conversation_type: 'private', peer_id: alice.id },
+    });
+    expect(r2).toMatchObject({ unread_count: 0, cursor: p2.stream_id });
+    const after = await ok('GET', '/api/v1/messages', { token: bob.token });
+    expect(after.conversations).toEqual([]);
+    expect(after.total_unread).toBe(0);
+
+    // Pin survives a new message; unpin restores.
+    await ok('POST', `/api/v1/conversations/private:${alice.id}/pin`, { token: bob.token });
+    await ok('POST', '/api/v1/messages/send', {
+      token: alice.token,
+      body: { to_user_id: bob.id, content: 'third' },
+    });
+    const pinned = await ok('GET', '/api/v1/conversations', { token: bob.token });
+    expect(pinned.conversations[0]).toMatchObject({ is_pinned: true, unread_count: 1 });
+    await ok('DELETE', `/api/v1/conversations/private:${alice.id}/pin`, { token: bob.token });
+
+    // Group: members get the fan-out; a non-member cannot send (defect 4).
+    const g = await ok('POST', '/api/v1/groups', {
+      token: alice.token,
+      body: { name: 'trio', description: 'x', member_ids: [bob.id, carol.id] },
+    });
+    groupId = g.group_id;
+    const carolWs = new Client(carol.token);
+    await carolWs.next((f) => f.type === 'welcome');
+    const gs = await ok('POST', '/api/v1/groups/messages', {
+      token: alice.token,
+      body: { group_id: groupId, content: 'hi all' },
+    });
+    expect(gs.msg.seq).toBe(1);
+    const gp = await carolWs.next((f) => f.id === gs.msg.id);
+    expect(gp).toMatchObject({
+      type: 'group',
+      group_id: groupId,
+      seq: 1,
+      conversation_id: `group:${groupId}`,
+    });
+    await bobWs.next((f) => f.id === gs.msg.id);
+    const denied = await call('POST', '/api/v1/groups/messages', {
+      token: dave.token,
+      body: { group_id: groupId, content: 'let me in' },
+    });
+    expect(denied).toMatchObject({ status: 403, body: { code: ERRORS.NOT_GROUP_MEMBER.code } });
+    const gr = await ok('POST', `/api/v1/groups/${groupId}/read`, {
+      token: carol.token,
+      body: { last_read_message_id: gp.stream_id },
+    });
+    expect(gr.unread_count).toBe(0);
+
+    // History from PostgreSQL once the persist worker wrote it, newest first, paged by seq.
+    let history: Record<string, J> = {};
+    await waitUntil(
+      async () => {
+        history = await ok('GET', `/api/v1/messages/history?conversation_id=private:${bob.id}&limit=2`, {
+          token: alice.token,
+        });
+        return history.messages.length === 2;
+      },
+      { what: 'history in PostgreSQL', timeoutMs: DEADLINE },
+    );
+    expect(history.messages.map((m: J) => m.seq)).toEqual([3, 2]);
+    expect(history.has_more).toBe(true);
+    const older = await ok(
+      'GET',
+      `/api/v1/messages/history?conversation_id=private:${bob.id}&before_seq=${history.next_before_seq}`,
+      {
+        token: alice.token,
+      },
+    );
+    expect(older.messages.map((m: J) => m.id)).toEqual([s1.msg.id]);
+    await waitUntil(
+      async () =>
+        (await ok('GET', `/api/v1/messages/history?conversation_id=group:${groupId}`, { token: carol.token }))
+          .messages.length === 1,
+      { what: 'group history in PostgreSQL', timeoutMs: DEADLINE },
+    );
+
+    // Logout revokes the token and closes its sockets; the other socket stays.
+    await ok('POST', '/api/v1/logout', { token: bob.token });
+    expect((await bobWs.closed).code).toBe(4002);
+    expect((await call('GET', '/api/v1/users/me', { token: bob.token })).status).toBe(401);
+    bob.token = (
+      await ok('POST', '/api/v1/login', { body: { username: bob.name, password: 'correct horse' } })
+    ).token;
+    bobWs2.ws.close();
+    carolWs.ws.close();
+  });
+
+  it('keeps users apart: no one reads another pair’s messages or a group they are not in', async () => {
+    const daveView = await ok('GET', `/api/v1/messages/history?conversation_id=private:${alice.id}`, {
+      token: dave.token,
+    });
+    expect(daveView.messages).toEqual([]); // dave↔alice, not alice↔bob
+    expect((await ok('GET', '/api/v1/messages', { token: dave.token })).conversations).toEqual([]);
+    expect((await ok('GET', '/api/v1/conversations', { token: dave.token })).conversations).toEqual([]);
+    for (const path of [
+      `/api/v1/groups/${groupId}`,
+      `/api/v1/groups/${groupId}/members`,
+      `/api/v1/messages/history?conversation_id=group:${groupId}`,
+    ]) {
+      expect(await call('GET', path, { token: dave.token })).toMatchObject({
+        status: 403,
+        body: { code: ERRORS.NOT_GROUP_MEMBER.code },
+      });
+    }
+    // Not friends: no private message (defect 4); unknown user: 404.
+    expect(
+      await call('POST', '/api/v1/messages/send', {
+        token: dave.token,
+        body: { to_user_id: alice.id, content: 'x' },
+      }),
+    ).toMatchObject({
+      status: 403,
+      body: { code: ERRORS.NOT_FRIENDS.code },
+    });
+    expect(
+      await call('POST', '/api/v1/messages/send', {
+        token: dave.token,
+        body: { to_user_id: '00000000-0000-4000-8000-000000000000', content: 'x' },
+      }),
+    ).toMatchObject({ status: 404, body: { code: ERRORS.USER_NOT_FOUND.code } });
+    // A member cannot be removed by a plain member; the owner cannot be kicked (defect 4).
+    expect(
+      await call('DELETE', `/api/v1/groups/${groupId}/members`, {
+        token: carol.token,
+        body: { user_ids: [alice.id] },
+      }),
+    ).toMatchObject({
+      status: 403,
+      body: { code: ERRORS.NOT_GROUP_ADMIN.code },
+    });
+    // A removed member stops receiving at once (defect 11: no stale member cache).
+    await ok('DELETE', `/api/v1/groups/${groupId}/members`, {
+      token: alice.token,
+      body: { user_ids: [carol.id] },
+    });
+    expect(
+      await call('POST', '/api/v1/groups/messages', {
+        token: carol.token,
+        body: { group_id: groupId, content: 'still here?' },
+      }),
+    ).toMatchObject({
+      status: 403,
+    });
+    // LIKE wildcards are literal (defect 4).
+    const s = await ok('GET', '/api/v1/search/users?keyword=%25', { token: dave.token });
+    expect(s.users).toEqual([]);
+    const found = await ok('GET', `/api/v1/search/users?keyword=${alice.name}`, { token: dave.token });
+    expect(found.users.map((u: J) => u.id)).toEqual([alice.id]);
+  });
+
+  it('pull is bounded and ordered by stream id across many entries', async () => {
+    const [x, y] = await Promise.all([newUser('x'), newUser('y')]);
+    await befriend(x, y);
+    const ids: string[] = [];
+    for (let i = 0; i < 25; i++) {
+      ids.push(
+        (
+          await ok('POST', '/api/v1/messages/send', {
+            token: x.token,
+            body: { to_user_id: y.id, content: `m${i}` },
+          })
+        ).msg.id,
+      );
+    }
+    const seen: string[] = [];
+    let from = '0-0';
+    for (let page = 0; page < 10; page++) {
+      const p = await ok('GET', `/api/v1/messages?limit=10&from_stream_id=${from}`, { token: y.token });
+      const msgs = p.conversations.flatMap((c: J) => c.messages);
+      expect(msgs.length).toBeLessThanOrEqual(10);
+      seen.push(...msgs.map((m: J) => m.id));
+      from = p.next_stream_id;
+      if (!p.has_more) break;
+    }
+    expect(seen).toEqual(ids);
+    // Limit above the cap is a 400, not an unbounded read (defect 5).
+    expect((await call('GET', '/api/v1/messages?limit=100000', { token: y.token })).status).toBe(400);
+  });
+
+  it('answers bad input with catalogued 4xx, never a 5xx or a stack trace', async () => {
+    const t = alice.token;
+    const cases: [string, string, string, Parameters<typeof call>[2], number, number][] = [
+      [
+        'malformed JSON',
+        'POST',
+        '/api/v1/messages/send',
+        { token: t, raw: '{"to_user_id":' },
+        400,
+        ERRORS.MALFORMED_JSON.code,
+      ],
+      [
+        'wrong type',
+        'POST',
+        '/api/v1/messages/send',
+        { token: t, body: { to_user_id: 42, content: 'x' } },
+        400,
+        ERRORS.VALIDATION_FAILED.code,
+      ],
+      [
+        'array body',
+        'POST',
+        '/api/v1/messages/send',
+        { token: t, body: [1, 2] },
+        400,
+        ERRORS.VALIDATION_FAILED.code,
+      ],
+      [
+        'empty content',
+        'POST',
+        '/api/v1/messages/send',
+        { token: t, body: { to_user_id: bob.id, content: '   ' } },
+        400,
+        ERRORS.VALIDATION_FAILED.code,
+      ],
+      [
+        'content too long',
+        'POST',
+        '/api/v1/messages/send',
+        { token: t, body: { to_user_id: bob.id, content: 'x'.repeat(4001) } },
+        400,
+        ERRORS.VALIDATION_FAILED.code,
+      ],
+      [
+        'oversized body',
+        'POST',
+        '/api/v1/messages/send',
+        { token: t, raw: JSON.stringify({ to_user_id: bob.id, content: 'x'.repeat(70_000) }) },
+        413,
+        ERRORS.BODY_TOO_LARGE.code,
+      ],
+      [
+        'not JSON content type',
+        'POST',
+        '/api/v1/messages/send',
+        { token: t, raw: 'hello', headers: { 'content-type': 'text/plain' } },
+        415,
+        ERRORS.UNSUPPORTED_MEDIA_TYPE.code,
+      ],
+      [
+        'SQL injection in a path id',
+        'GET',
+        "/api/v1/users/1'%20OR%20'1'='1",
+        { token: t },
+        400,
+        ERRORS.VALIDATION_FAILED.code,
+      ],
+      [
+        'injection in a keyword',
+        'GET',
+        '/api/v1/search/users?keyword=%27%3B%20DROP%20TABLE%20users%3B--',
+        { token: t },
+        200,
+        0,
+      ],
+      [
+        'lone surrogate',
+        'POST',
+        '/api/v1/users',
+        { raw: '{"username":"\\ud800x","password":"password123"}' },
+        400,
+        ERRORS.VALIDATION_FAILED.code,
+      ],
+      [
+        'username with spaces',
+        'POST',
+        '/api/v1/users',
+        { body: { username: 'a b', password: 'password123' } },
+        400,
+        ERRORS.VALIDATION_FAILED.code,
+      ],
+      [
+        'duplicate username',
+        'POST',
+        '/api/v1/users',
+        { body: { username: alice.name, password: 'password123' } },
+        409,
+        ERRORS.USERNAME_TAKEN.code,
+      ],
+      [
+        'wrong password',
+        'POST',
+        '/api/v1/login',
+        { body: { username: alice.name, password: 'nope' } },
+        401,
+        ERRORS.INVALID_CREDENTIALS.code,
+      ],
+      ['no token', 'GET', '/api/v1/users/me', {}, 401, ERRORS.AUTH_REQUIRED.code],
+      [
+        'not Bearer',
+        'GET',
+        '/api/v1/users/me',
+        { headers: { authorization: `Token ${t}` } },
+        401,
+        ERRORS.AUTH_HEADER_MALFORMED.code,
+      ],
+      [
+        'garbage token',
+        'GET',
+        '/api/v1/users/me',
+        { token: 'abc.def.ghi' },
+        401,
+        ERRORS.AUTH_TOKEN_INVALID.code,
+      ],
+      [
+        'alg none token',
+        'GET',
+        '/api/v1/users/me',
+        { token: `${Buffer.from('{"alg":"none"}').toString('base64url')}.${t.split('.')[1]}.` },
+        401,
+        ERRORS.AUTH_TOKEN_INVALID.code,
+      ],
+      [
+        'tampered token',
+        'GET',
+        '/api/v1/users/me',
+        { token: `${t.slice(0, -3)}AAA` },
+        401,
+        ERRORS.AUTH_TOKEN_INVALID.code,
+      ],
+      ['token in query on REST', 'GET', `/api/v1/users/me?token=${t}`, {}, 401, ERRORS.AUTH_REQUIRED.code],
+      ['unknown route', 'GET', '/api/v1/nope/1/2', {}, 404, ERRORS.ROUTE_NOT_FOUND.code],
+      [
+        'bad stream id',
+        'GET',
+        '/api/v1/messages?from_stream_id=abc',
+        { token: t },
+        400,
+        ERRORS.VALIDATION_FAILED.code,
+      ],
+      [
+        'bad conversation id',
+        'POST',
+        '/api/v1/conversations/private:../../etc/pin',
+        { token: t },
+        400,
+        ERRORS.VALIDATION_FAILED.code,
+      ],
+      [
+        'unpin a missing conversation',
+        'DELETE',
+        `/api/v1/conversations/group:${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}/pin`,
+        { token: t },
+        404,
+        ERRORS.CONVERSATION_NOT_FOUND.code,
+      ],
+      [
+        'negative offset',
+        'GET',
+        '/api/v1/groups?offset=-1',
+        { token: t },
+        400,
+        ERRORS.VALIDATION_FAILED.code,
+      ],
+      [
+        'friend request to self',
+        'POST',
+        '/api/v1/friends/requests',
+        { token: t, body: { to_user_id: alice.id } },
+        400,
+        ERRORS.CANNOT_TARGET_SELF.code,
+      ],
+      [
+        'handle a request twice',
+        'POST',
+        '/api/v1/friends/requests/handle',
+        { token: t, body: { request_id: '00000000-0000-4000-8000-000000000000', accept: true } },
+        404,
+        ERRORS.FRIEND_REQUEST_NOT_FOUND.code,
+      ],
+    ];
+    const failures: string[] = [];
+    for (const [name, method, path, opts, status, code] of cases) {
+      const r = await call(method, path, opts);
+      if (r.status !== status || r.body.code !== code)
+        failures.push(`${name}: got ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+      if (JSON.stringify(r.body).includes(' at ')) failures.push(`${name}: looks like a stack trace`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('rate-limits sends per user with 429', async () => {
+    const z = await newUser('z');
+    const statuses: number[] = [];
+    for (let i = 0; i < 41; i++) {
+      statuses.push(
+        (
+          await call('POST', '/api/v1/messages/send', {
+            token: z.token,
+            body: { to_user_id: z.id, content: `${i}` },
+          })
+        ).status,
+      );
+    }
+    expect(statuses.slice(0, 40).every((s) => s === 200)).toBe(true);
+    expect(statuses[40]).toBe(429);
+  });
+
+  it('checks the WebSocket origin and token before upgrading', async () => {
+    const bad = new Client(alice.token, { origin: 'https://evil.example' });
+    const err = await new Promise<string>((resolve) =>
+      bad.ws.on('unexpected-response', (_req, res) => resolve(String(res.statusCode))),
+    );
+    expect(err).toBe('403');
+    const anon = new Client('not-a-token', { viaQuery: true });
+    expect(
+      await new Promise<string>((resolve) =>
+        anon.ws.on('unexpected-response', (_req, res) => resolve(String(res.statusCode))),
+      ),
+    ).toBe('401');
+  });
+
+  it('loses no message while PostgreSQL is unreachable: all of them land once it is back', async () => {
+    const [p, q] = await Promise.all([newUser('p'), newUser('q')]);
+    await befriend(p, q);
+    const toxi = stack.endpoints.toxiproxy.url;
+    const failedBefore = sampleValue(await metricsText('message-service'), 'chatim_persist_messages_total', {
+      status: 'failed',
+    });
+    await fetch(`${toxi}/proxies/postgres`, { method: 'POST', body: JSON.stringify({ enabled: false }) });
+    try {
+      for (let i = 0; i < 20; i++)
+        await ok('POST', '/api/v1/messages/send', {
+          token: p.token,
+          body: { to_user_id: q.id, content: `pg down ${i}` },
+        });
+      await waitUntil(
+        async () =>
+          sampleValue(await metricsText('message-service'), 'chatim_persist_messages_total', {
+            status: 'failed',
+          }) > failedBefore,
+        { what: 'the persist worker to hit the outage', timeoutMs: DEADLINE },
+      );
+      // The backlog gauge shows the entries held back (pending or not yet delivered to the group).
+      await waitUntil(
+        async () =>
+          sampleValue(await metricsText('message-service'), 'chatim_redis_stream_pending_messages') > 0,
+        { what: 'a persist backlog', timeoutMs: DEADLINE },
+      );
+    } finally {
+      await fetch(`${toxi}/proxies/postgres`, { method: 'POST', body: JSON.stringify({ enabled: true }) });
+    }
+    await waitUntil(
+      async () =>
+        (
+          await ok('GET', `/api/v1/messages/history?conversation_id=private:${q.id}&limit=100`, {
+            token: p.token,
+          })
+        ).messages.length === 20,
+      { what: 'all 20 messages in PostgreSQL', timeoutMs: 60_000 },
+    );
+  });
+
+  it('loses no acknowledged message across a Redis restart', async () => {
+    const [r, s] = await Promise.all([newUser('r'), newUser('s')]);
+    await befriend(r, s);
+    const acked: string[] = [];
+    for (let i = 0; i < 10; i++)
+      acked.push(
+        (
+          await ok('POST', '/api/v1/messages/send', {
+            token: r.token,
+            body: { to_user_id: s.id, content: `${i}` },
+          })
+        ).msg.id,
+      );
+    await stack.component('redis').restart();
+    let ids: string[] = [];
+    await waitUntil(
+      async () => {
+        const res = await call('GET', '/api/v1/messages?limit=50', { token: s.token });
+        if (res.status !== 200) return false;
+        ids = res.body.conversations.flatMap((c: J) => c.messages.map((m: J) => m.id));
+        return true;
+      },
+      { what: 'pull after the Redis restart', timeoutMs: DEADLINE },
+    );
+    expect(ids).toEqual(acked);
+    // Sends work again (scripts reloaded) and continue the sequence.
+    let next: Res = { status: 0, body: {} };
+    await waitUntil(
+      async () => {
+        next = await call('POST', '/api/v1/messages/send', {
+          token: r.token,
+          body: { to_user_id: s.id, content: 'after' },
+        });
+        return next.status === 200;
+      },
+      { what: 'a send after the Redis restart', timeoutMs: DEADLINE },
+    );
+    expect(next.body.msg.seq).toBe(11);
+  });
+
+  it('serves the OpenAPI document', async () => {
+    const doc = await call('GET', '/api/v1/openapi.json');
+    expect(doc.status).toBe(200);
+    expect(Object.keys(doc.body.paths)).toContain('/api/v1/groups/{group_id}/members');
+  });
+
+  it('debug port: token required, valid pprof profiles, faults that apply and clear', async () => {
+    expect(
+      (await debug('gateway', 'GET', '/debug/pprof/', undefined, 'wrong-token-wrong-token')).status,
+    ).toBe(401);
+    for (const [path, sampleType] of [
+      ['/debug/pprof/profile?seconds=1', 'wall'],
+      ['/debug/pprof/heap', 'inuse_space'],
+    ] as const) {
+      const res = await debug('message-service', 'GET', path);
+      expect(res.status).toBe(200);
+      const profile = Profile.decode(gunzipSync(Buffer.from(await res.arrayBuffer())));
+      const types = profile.sampleType.map((t) => profile.stringTable.strings[Number(t.type)]);
+      expect(types).toContain(sampleType);
+      expect(profile.sample.length).toBeGreaterThan(0);
+    }
+    const set = await debug('user-service', 'PUT', '/debug/faults/error?seconds=60', {
+      rate: 1,
+      status: 503,
+      route: '/api/v1/search',
+    });
+    expect(set.status).toBe(200);
+    expect(await call('GET', '/api/v1/search/users?keyword=a', { token: alice.token })).toMatchObject({
+      status: 503,
+      body: { code: ERRORS.FAULT_INJECTED.code },
+    });
+    expect((await call('GET', '/api/v1/users/me', { token: alice.token })).status).toBe(200); // other routes untouched
+    expect(sampleValue(await metricsText('user-service'), 'chatim_fault_active', { fault: 'error' })).toBe(1);
+    expect((await debug('user-service', 'DELETE', '/debug/faults/error')).status).toBe(200);
+    expect((await call('GET', '/api/v1/search/users?keyword=a', { token: alice.token })).status).toBe(200);
+    // push_drop on the gateway: the frame is counted as dropped instead of sent.
+    await debug('gateway', 'PUT', '/debug/faults/push_drop?seconds=60', { rate: 1 });
+    const bobWs = new Client(bob.token);
+    await bobWs.next((f) => f.type === 'welcome');
+    const before = sampleValue(await metricsText('gateway'), 'chatim_websocket_messages_pushed_total', {
+      status: 'dropped',
+    });
+    await ok('POST', '/api/v1/messages/send', {
+      token: alice.token,
+      body: { to_user_id: bob.id, content: 'dropped' },
+    });
+    await waitUntil(
+      async () =>
+        sampleValue(await metricsText('gateway'), 'chatim_websocket_messages_pushed_total', {
+          status: 'dropped',
+        }) > before,
+      {
+        what: 'a dropped push',
+        timeoutMs: DEADLINE,
+      },
+    );
+    await debug('gateway', 'DELETE', '/debug/faults');
+    bobWs.ws.close();
+    await bobWs.closed;
+  });
+
+  it('gives every declared metric samples on every service that declares it', async () => {
+    const missing: string[] = [];
+    for (const service of ['gateway', 'user-service', 'message-service'] as const) {
+      const text = await metricsText(service);
+      for (const [name, spec] of Object.entries(METRICS) as [MetricName, (typeof METRICS)[MetricName]][]) {
+        if (!(spec.services as readonly string[]).includes(service)) continue;
+        const sample = spec.type === 'histogram' ? `${name}_count` : name;
+        const has = text.split('\n').some((l) => l.startsWith(`${sample}{`) || l.startsWith(`${sample} `));
+        if (!has) missing.push(`${service}: ${name}`);
+      }
+      for (const runtime of [
+        'chatim_process_cpu_seconds_total',
+        'chatim_nodejs_eventloop_lag_seconds',
+        'chatim_nodejs_gc_duration_seconds_count',
+      ]) {
+        if (!text.includes(`\n${runtime}`)) missing.push(`${service}: ${runtime}`);
+      }
+      // Bounded labels: no user id anywhere in the exposition.
+      expect(text).not.toContain(alice.id);
+    }
+    expect(missing).toEqual([]);
+    // Prometheus scrapes all three.
+    await waitUntil(
+      async () => {
+        const r = (await (
+          await fetch(`${stack.endpoints.prometheus.url}/api/v1/targets?state=active`)
+        ).json()) as J;
+        const jobs = Object.values(SUT_JOBS) as string[];
+        const up = r.data.activeTargets.filter((t: J) => jobs.includes(t.labels.job) && t.health === 'up');
+        return up.length === jobs.length;
+      },
+      { what: 'the three chatim-* targets up in Prometheus', timeoutMs: DEADLINE },
+    );
+  });
+
+  it('shuts down on SIGTERM: sockets get 1001 going away, exit code 0', async () => {
+    const ws = new Client(alice.token);
+    await ws.next((f) => f.type === 'welcome');
+    await stack.component('gateway').stop();
+    expect((await ws.closed).code).toBe(1001);
+    expect(stack.component('gateway').lastExit?.code).toBe(0);
+  });
+});
