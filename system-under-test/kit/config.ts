@@ -83,7 +83,8 @@ const bool = (raw: string): boolean => {
 /** Every variable any service reads. Order here is the order in `.env.example`. */
 export const ENV_VARS = {
   CHATIM_ENV: {
-    description: 'Mode: production refuses to start without CHATIM_JWT_SECRET and a debug token',
+    description:
+      'Mode (development, test, production); in production the gateway refuses to start without CHATIM_JWT_SECRET',
     services: ALL,
     default: 'development',
     parse: oneOf('development', 'test', 'production'),

@@ -54,7 +54,7 @@ const faultSchemas: Record<FaultName, object> = {
     additionalProperties: false,
     properties: {
       perSecond: { type: 'number', exclusiveMinimum: 0, maximum: 1000 },
-      cap: { type: 'integer', minimum: 1, maximum: 100_000 },
+      cap: { type: 'integer', minimum: 1, maximum: 10_000 },
     },
   },
   event_loop_block: {

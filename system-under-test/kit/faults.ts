@@ -3,6 +3,7 @@
  * limit (it clears itself), lives only in this process's memory (a restart clears it), and shows
  * as `chatim_fault_active{fault}` while on.
  */
+import { createServer, type Server } from 'node:net';
 import { ApiError } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -162,19 +163,23 @@ export class Faults {
       }
       case 'handle_leak': {
         const s = settings as HandleLeakFault;
-        const handles: NodeJS.Timeout[] = [];
+        const servers: Server[] = [];
         const t = setInterval(
           () => {
-            if (handles.length >= s.cap) return;
-            // A ref'd interval is an active handle that keeps the process busy, as a leaked socket would.
-            handles.push(setInterval(() => {}, 3_600_000));
+            if (servers.length >= s.cap) return;
+            // A listening socket nobody closes: a real libuv handle and a file descriptor, as a
+            // leaked connection would be (visible in chatim_nodejs_active_handles, chatim_process_open_fds).
+            const server = createServer();
+            server.on('error', () => {});
+            server.listen(0, '127.0.0.1');
+            servers.push(server);
           },
           Math.max(1, Math.round(1000 / s.perSecond)),
         );
         t.unref();
         return () => {
           clearInterval(t);
-          for (const h of handles) clearInterval(h);
+          for (const server of servers) server.close();
         };
       }
       case 'event_loop_block': {

@@ -66,7 +66,7 @@ export const METRICS = {
     help: 'Message sends by type (private, group) and status (success, failed)',
     labelNames: ['type', 'status'],
     services: ['message-service'],
-    updatedIn: 'message-service/messaging.ts send()',
+    updatedIn: 'message-service/app.ts send handlers (timedSend)',
   },
   chatim_message_send_duration_seconds: {
     type: 'histogram',
@@ -74,7 +74,7 @@ export const METRICS = {
     labelNames: ['type'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     services: ['message-service'],
-    updatedIn: 'message-service/messaging.ts send()',
+    updatedIn: 'message-service/app.ts send handlers (timedSend)',
   },
   chatim_message_fanout_recipients: {
     type: 'histogram',
@@ -82,21 +82,21 @@ export const METRICS = {
     labelNames: ['type'],
     buckets: [2, 5, 10, 25, 50, 100, 250, 500, 1000],
     services: ['message-service'],
-    updatedIn: 'message-service/messaging.ts send()',
+    updatedIn: 'message-service/app.ts send handlers (timedSend)',
   },
   chatim_messages_pulled_total: {
     type: 'counter',
     help: 'Messages returned by pull (GET /messages), by type',
     labelNames: ['type'],
     services: ['message-service'],
-    updatedIn: 'message-service/messaging.ts pull()',
+    updatedIn: 'message-service/app.ts GET /api/v1/messages',
   },
   chatim_messages_read_total: {
     type: 'counter',
     help: 'Read marks applied (POST /messages/read, /messages/cursor with a peer, /groups/:id/read), by type',
     labelNames: ['type'],
     services: ['message-service'],
-    updatedIn: 'message-service/messaging.ts markRead()',
+    updatedIn: 'message-service/app.ts markRead()',
   },
   chatim_persist_messages_total: {
     type: 'counter',

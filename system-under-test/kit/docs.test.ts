@@ -1,0 +1,87 @@
+/**
+ * Docs that cannot rot: docs/errors.md, docs/metrics.md and .env.example are checked against the
+ * catalogues in code, both ways (nothing missing, nothing stale, every column equal).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ENV_VARS } from './config.ts';
+import { ERRORS } from './errors.ts';
+import { METRICS } from './metrics.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const read = (p: string) => readFileSync(path.join(ROOT, p), 'utf8');
+
+/** Rows of the first markdown table whose header starts with `firstHeader`. */
+function tableRows(markdown: string, firstHeader: string): string[][] {
+  const lines = markdown.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(`| ${firstHeader} |`));
+  if (start < 0) throw new Error(`no table with header "${firstHeader}"`);
+  const rows: string[][] = [];
+  for (const line of lines.slice(start + 2)) {
+    if (!line.startsWith('|')) break;
+    rows.push(
+      line
+        .slice(1, -1)
+        .split(' | ')
+        .map((c) => c.trim().replace(/^`|`$/g, '')),
+    );
+  }
+  return rows;
+}
+
+describe('docs agree with code', () => {
+  it('docs/errors.md lists exactly the error catalogue', () => {
+    const doc = tableRows(read('docs/errors.md'), 'Name');
+    const code = Object.entries(ERRORS).map(([n, e]) => [n, String(e.code), String(e.status), e.message]);
+    expect(doc).toEqual(code);
+  });
+
+  it('error codes are unique and their status matches their range', () => {
+    const codes = Object.values(ERRORS).map((e) => e.code);
+    expect(new Set(codes).size).toBe(codes.length);
+    for (const e of Object.values(ERRORS)) expect(Math.floor(e.code / 100)).toBe(e.status);
+  });
+
+  it('docs/metrics.md lists exactly the metrics catalogue', () => {
+    const doc = tableRows(read('docs/metrics.md'), 'Name');
+    const code = Object.entries(METRICS).map(([n, m]) => [
+      n,
+      m.type,
+      m.labelNames.join(', ') || '–',
+      m.services.join(', '),
+      m.help,
+      m.updatedIn,
+    ]);
+    expect(doc).toEqual(code);
+  });
+
+  it('no metric has an unbounded label', () => {
+    const forbidden = [
+      'user_id',
+      'group_id',
+      'message_id',
+      'conversation_id',
+      'stream_key',
+      'url',
+      'path',
+      'endpoint',
+    ];
+    for (const [name, m] of Object.entries(METRICS)) {
+      for (const label of m.labelNames) expect(forbidden, `${name}{${label}}`).not.toContain(label);
+    }
+  });
+
+  it('.env.example documents every variable with its default, and nothing else', () => {
+    const assignments = read('.env.example')
+      .split('\n')
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => l.split('=', 2) as [string, string]);
+    expect(assignments.map(([k]) => k)).toEqual(Object.keys(ENV_VARS));
+    for (const [k, v] of assignments) {
+      const spec = ENV_VARS[k as keyof typeof ENV_VARS] as { default?: string };
+      expect(v, k).toBe(spec.default ?? '');
+    }
+  });
+});
