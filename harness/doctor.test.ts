@@ -15,6 +15,7 @@ describe('doctor', () => {
       'tools',
       'stack start',
       'prometheus targets up',
+      'chatim services ready',
       'redis through toxiproxy',
       'alertmanager single node',
       'prometheus remote-write receiver',

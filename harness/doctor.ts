@@ -5,10 +5,11 @@ import { InterruptedError } from './errors.ts';
 import type { AlertNotification } from './stack/alert-sink.ts';
 import { redisPing } from './stack/native/probes.ts';
 import { NativeStackRuntime } from './stack/native/runtime.ts';
+import { fullStackComponents, SUT } from './stack/native/sut-components.ts';
 import { portIsFree } from './stack/ports.ts';
 import { processGroupMembers } from './stack/procfs.ts';
 import type { StackRuntime, StartedStack } from './stack/types.ts';
-import { waitUntil } from './stack/wait.ts';
+import { httpOk, waitUntil } from './stack/wait.ts';
 import { checkTools } from './tools/check.ts';
 
 export interface DoctorCheck {
@@ -78,7 +79,11 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
 
   let stack: StartedStack | undefined;
   const started = await checks.run('stack start', async () => {
-    stack = await (options.runtime ?? new NativeStackRuntime()).start({
+    stack = await (options.runtime ?? new NativeStackRuntime(() => fullStackComponents())).start({
+      readyTimeoutMs: 60_000,
+      log: (line) => {
+        if (line.startsWith('- ') || line.startsWith('!')) log(`  ${line}`);
+      },
       ...(options.signal ? { signal: options.signal } : {}),
     });
     stackStartupMs = stack.startupMs;
@@ -108,6 +113,24 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
       });
       return last;
     });
+
+    const services = Object.values(SUT).filter((name) => s.components.has(name));
+    if (services.length > 0) {
+      await checks.run('chatim services ready', async () => {
+        for (const name of services)
+          await httpOk(`http://127.0.0.1:${s.component(name).ports.main}/readyz`, 5000);
+        const gw = s.component(SUT.gateway).ports.main;
+        const res = await fetch(`http://127.0.0.1:${gw}/api/v1/openapi.json`, {
+          signal: AbortSignal.timeout(5000),
+        });
+        if (!res.ok) throw new Error(`GET /api/v1/openapi.json on the gateway answered ${res.status}`);
+        // Read it whole: a half-read response keeps the connection busy and slows the gateway's shutdown.
+        const doc = (await res.json()) as { openapi?: string };
+        if (!doc.openapi)
+          throw new Error('the gateway served /api/v1/openapi.json without an `openapi` version');
+        return `${services.join(', ')} ready (their dependencies checked); gateway API on 127.0.0.1:${gw}`;
+      });
+    }
 
     await checks.run('redis through toxiproxy', async () => {
       await redisPing(s.endpoints.redis.port);

@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { coreComponents } from '../harness/stack/native/core-components.ts';
 import { NativeStackRuntime } from '../harness/stack/native/runtime.ts';
+import { SUT_JOBS, sutComponents } from '../harness/stack/native/sut-components.ts';
 import type { StartedStack } from '../harness/stack/types.ts';
 import { waitUntil } from '../harness/stack/wait.ts';
-import { SUT_JOBS, sutComponents } from './components.ts';
 import { ERRORS } from './kit/errors.ts';
 import { METRICS, type MetricName } from './kit/metrics.ts';
 

@@ -122,7 +122,7 @@ describe('chatim-slo CLI', () => {
     cli.child.kill('SIGKILL');
     await cli.exit;
     const orphans = Object.values(record!.components);
-    expect(orphans.length).toBe(7);
+    expect(orphans.length).toBe(10); // the core stack and the three ChatIM services
     for (const p of orphans) expect(await isSameProcessAlive(p.pid, p.startTime)).toBe(true);
 
     const lines: string[] = [];

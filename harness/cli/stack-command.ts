@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { ExitCode } from '../exit-codes.ts';
 import { NativeStackRuntime } from '../stack/native/runtime.ts';
+import { fullStackComponents, SUT } from '../stack/native/sut-components.ts';
 import { TIMING_PROFILES, type TimingProfileName } from '../stack/profiles.ts';
 import type { StartedStack } from '../stack/types.ts';
 import { installTools } from '../tools/install.ts';
@@ -18,14 +20,36 @@ const STACK_OPTIONS: Record<string, OptionSpec> = {
   json: { type: 'boolean', description: 'print the endpoints as one JSON line once ready' },
 };
 
-export const STACK_USAGE = `chatim-slo stack            start the whole stack in the foreground; Ctrl-C tears it down
+export const STACK_USAGE = `chatim-slo stack            start the whole stack (ChatIM services included) in the foreground; Ctrl-C tears it down
 ${describeOptions(STACK_OPTIONS)}`;
 
-export function endpointTable(stack: StartedStack): string {
+export function endpointTable(stack: StartedStack, debugToken?: string): string {
   const e = stack.endpoints;
+  const sut = Object.values(SUT).flatMap((name) => {
+    const handle = stack.components.get(name);
+    if (!handle) return [];
+    const p = handle.ports;
+    return [
+      ...(name === SUT.gateway
+        ? [
+            [name, `http://127.0.0.1:${p.main}/api/v1`, 'ChatIM REST API (OpenAPI: /api/v1/openapi.json)'],
+            [name, `ws://127.0.0.1:${p.main}/ws`, 'ChatIM WebSocket push'],
+          ]
+        : [[name, `http://127.0.0.1:${p.main}/`, 'internal service (the gateway calls it)']]),
+      [`${name} metrics`, `http://127.0.0.1:${p.metrics}/metrics`, 'Prometheus metrics'],
+      [
+        `${name} debug`,
+        `http://127.0.0.1:${p.debug}/debug/pprof/`,
+        debugToken
+          ? `pprof + faults; header "Authorization: Bearer ${debugToken}"`
+          : 'pprof + faults (token-protected)',
+      ],
+    ];
+  });
   return renderTable(
     ['component', 'url', 'what'],
     [
+      ...sut,
       ['prometheus', `${e.prometheus.url}/`, 'Prometheus UI and API (remote-write receiver on)'],
       ['alertmanager', `${e.alertmanager.url}/`, 'Alertmanager UI and API'],
       ['alert-sink', `${e.alertSink.url}/notifications`, 'every notification Alertmanager delivered'],
@@ -42,7 +66,8 @@ export async function stackCommand(ctx: CommandContext, args: readonly string[])
   const opts = parseOptions('stack', args, STACK_OPTIONS);
   await installTools({ log: ctx.out, signal: ctx.signal });
   ctx.out('starting the stack …');
-  await using stack = await new NativeStackRuntime().start({
+  const debugToken = randomBytes(18).toString('base64url');
+  await using stack = await new NativeStackRuntime(() => fullStackComponents({ debugToken })).start({
     profile: (opts.profile as TimingProfileName | undefined) ?? 'fast',
     keep: opts.keep === true,
     signal: ctx.signal,
@@ -52,7 +77,7 @@ export async function stackCommand(ctx: CommandContext, args: readonly string[])
   ctx.out(
     `\nstack ${stack.id} up in ${formatMs(stack.startupMs)} (profile ${stack.profile.name}; data in ${stack.dir})\n`,
   );
-  ctx.out(endpointTable(stack));
+  ctx.out(endpointTable(stack, debugToken));
   ctx.out('\nPress Ctrl-C to stop and tear everything down.');
   if (!ctx.signal.aborted) await once(ctx.signal, 'abort');
   ctx.out('stopping …');

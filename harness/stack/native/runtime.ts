@@ -262,10 +262,18 @@ class NativeStack implements StartedStack {
     const levels = startLevels([...this.components.values()].map((h) => h.def)).reverse();
     const failures: string[] = [];
     for (const level of levels) {
-      const results = await Promise.allSettled(level.map((c) => this.components.get(c.name)?.stop()));
+      const results = await Promise.allSettled(
+        level.map(async (c) => {
+          const t0 = Date.now();
+          await this.components.get(c.name)?.stop();
+          this.options.log?.(`- ${c.name} stopped (${Date.now() - t0} ms)`);
+        }),
+      );
       for (const r of results) if (r.status === 'rejected') failures.push(String(r.reason));
     }
+    const t0 = Date.now();
     await this.sink.close();
+    this.options.log?.(`- alert sink closed (${Date.now() - t0} ms)`);
     process.off('exit', this.#exitHook);
     if (this.options.keep) this.options.log?.(`kept stack directory ${this.dir}`);
     else await rm(this.dir, { recursive: true, force: true });

@@ -5,10 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { ComponentContext, NativeComponent } from '../harness/stack/native/component.ts';
-import { CORE, postgresUrlFor, redisUrlFor } from '../harness/stack/native/core-components.ts';
-import { httpOk } from '../harness/stack/wait.ts';
+import { PACKAGE_ROOT } from '../../util/paths.ts';
+import { httpOk } from '../wait.ts';
+import type { ComponentContext, NativeComponent } from './component.ts';
+import { CORE, coreComponents, postgresUrlFor, redisUrlFor } from './core-components.ts';
 
 export const SUT = {
   gateway: 'gateway',
@@ -22,8 +22,6 @@ export const SUT_JOBS = {
   'user-service': 'chatim-user-service',
   'message-service': 'chatim-message-service',
 } as const;
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface SutOptions {
   /** Extra environment per service (tests shorten heartbeats, enlarge limits, ...). */
@@ -52,7 +50,7 @@ export function sutComponents(options: SutOptions = {}): NativeComponent[] {
     process: (ctx) => ({
       command: process.execPath,
       args: ['--import', 'tsx', path.join('system-under-test', name, 'server.ts')],
-      cwd: ROOT,
+      cwd: PACKAGE_ROOT,
       env: {
         NODE_ENV: 'production',
         CHATIM_ENV: 'test',
@@ -84,4 +82,9 @@ export function sutComponents(options: SutOptions = {}): NativeComponent[] {
       CHATIM_JWT_SECRET: jwtSecret,
     })),
   ];
+}
+
+/** The whole stack: the core components and the three ChatIM services. What `stack` and `doctor` run. */
+export function fullStackComponents(options: SutOptions = {}): NativeComponent[] {
+  return [...coreComponents(), ...sutComponents(options)];
 }
