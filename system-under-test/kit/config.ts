@@ -95,6 +95,13 @@ export const ENV_VARS = {
     default: 'info',
     parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
   },
+  CHATIM_LISTEN_HOST: {
+    description:
+      'Address of the main and metrics ports: 127.0.0.1, or 0.0.0.0 inside a container (compose.yaml); the debug port is always 127.0.0.1',
+    services: ALL,
+    default: '127.0.0.1',
+    parse: oneOf('127.0.0.1', '0.0.0.0'),
+  },
   CHATIM_PORT: {
     description: 'Main HTTP port on 127.0.0.1 (0 = any free port)',
     services: ALL,
@@ -234,6 +241,7 @@ export interface ServiceConfig {
   readonly service: ServiceName;
   readonly env: 'development' | 'test' | 'production';
   readonly logLevel: string;
+  readonly listenHost: '127.0.0.1' | '0.0.0.0';
   readonly port: number;
   readonly metricsPort: number;
   readonly debug: { readonly port: number; readonly token: string } | undefined;
@@ -324,6 +332,7 @@ export function loadConfig(
     service,
     env: mode,
     logLevel: get('CHATIM_LOG_LEVEL'),
+    listenHost: get('CHATIM_LISTEN_HOST'),
     port: get('CHATIM_PORT'),
     metricsPort: get('CHATIM_METRICS_PORT'),
     debug:

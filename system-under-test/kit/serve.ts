@@ -26,7 +26,11 @@ export interface Built {
 }
 
 /** The metrics port: `GET /metrics` in Prometheus text format, nothing else. */
-export function startMetricsServer(metrics: Metrics, port: number): Promise<http.Server> {
+export function startMetricsServer(
+  metrics: Metrics,
+  port: number,
+  host: string = HOST,
+): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || req.url !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -39,7 +43,7 @@ export function startMetricsServer(metrics: Metrics, port: number): Promise<http
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, HOST, () => resolve(server));
+    server.listen(port, host, () => resolve(server));
   });
 }
 
@@ -60,15 +64,15 @@ export async function serve(
   const metrics = new Metrics(service);
   const faults = new Faults(metrics);
   const built = await build(config, { metrics, faults });
-  const metricsServer = await startMetricsServer(metrics, config.metricsPort);
+  const metricsServer = await startMetricsServer(metrics, config.metricsPort, config.listenHost);
   const debugApp = config.debug ? buildDebugApp({ token: config.debug.token, faults, service }) : undefined;
   if (debugApp && config.debug) await debugApp.listen({ host: HOST, port: config.debug.port });
-  await built.app.listen({ host: HOST, port: config.port });
+  await built.app.listen({ host: config.listenHost, port: config.port });
   const port = (built.app.server.address() as AddressInfo).port;
   const mport = (metricsServer.address() as AddressInfo).port;
   built.app.log.info(
     { service, port, metricsPort: mport, debugPort: config.debug?.port },
-    `${service} listening on ${HOST}:${port} (metrics :${mport}${config.debug ? `, debug :${config.debug.port}` : ''})`,
+    `${service} listening on ${config.listenHost}:${port} (metrics :${mport}${config.debug ? `, debug :${config.debug.port}` : ''})`,
   );
 
   let stopping = false;
