@@ -92,3 +92,30 @@ export function histogramQuantile(
 export function or(a: PromQL, b: PromQL): PromQL {
   return promql(`${a} or ${b}`);
 }
+
+/**
+ * `(expr) or (like * 0)`: `expr`, with 0 for every series of `like` that `expr` lacks. A ratio of
+ * failures whose failure series does not exist yet is then 0, not "no data" (which a panel or a
+ * verifier must never mistake for either).
+ */
+export function orZero(expr: PromQL, like: PromQL): PromQL {
+  return promql(`(${expr}) or (${like} * 0)`);
+}
+
+/** `expr * n`, e.g. a per-second rate shown per minute. */
+export function times(expr: PromQL, n: number): PromQL {
+  return promql(`(${expr}) * ${n}`);
+}
+
+/** Mean of a histogram or summary over a window: `rate(m_sum[w]) / rate(m_count[w])`, summed by `by`. */
+export function meanOver(metric: string, by: readonly string[], window: Duration): PromQL {
+  return ratio(
+    sumBy(by, rate(selector(`${metric}_sum`), window)),
+    sumBy(by, rate(selector(`${metric}_count`), window)),
+  );
+}
+
+/** `timestamp(expr)`: when each sample was scraped (unix seconds). */
+export function timestamp(expr: PromQL): PromQL {
+  return promql(`timestamp(${expr})`);
+}

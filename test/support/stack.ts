@@ -3,8 +3,11 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { redisPing } from '../../harness/stack/native/probes.ts';
 import type { StartedStack } from '../../harness/stack/types.ts';
+import { waitUntil } from '../../harness/stack/wait.ts';
 import { toolByName } from '../../harness/tools/manifest.ts';
 import { exec } from '../../harness/util/exec.ts';
+import type { PrometheusClient } from '../../slo/prometheus-client.ts';
+import { timestamp, up } from '../../slo/promql.ts';
 
 /** Median wall time of `n` Redis PINGs to 127.0.0.1:port, in ms. */
 export async function medianPingMs(port: number, n = 9): Promise<number> {
@@ -103,4 +106,19 @@ export async function orphanedStackProcesses(): Promise<string[]> {
       found.push(`${entry}: ${cmd.replaceAll('\0', ' ')}`);
   }
   return found;
+}
+
+/** Waits until Prometheus has scraped every one of `jobs` at least once after `afterMs` (epoch ms). */
+export async function waitForScrape(
+  prom: PrometheusClient,
+  jobs: readonly string[],
+  afterMs: number,
+): Promise<void> {
+  await waitUntil(
+    async () => {
+      const samples = await prom.instantQuery(timestamp(up()));
+      return jobs.every((job) => samples.some((s) => s.metric.job === job && s.value * 1000 > afterMs));
+    },
+    { what: `Prometheus to scrape ${jobs.join(', ')} again`, timeoutMs: 30_000 },
+  );
 }
