@@ -1,12 +1,21 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../harness/util/paths.ts';
-import { productionAlertmanagerConfig } from './alertmanager/production.ts';
-import { alertsDoc } from './docs.ts';
-import { toYaml } from './generated.ts';
-import { promtoolTests } from './rules/cases.ts';
-import { RULE_PROFILES } from './rules/profiles.ts';
-import { alertRuleFile } from './rules/render.ts';
+import { productionAlertmanagerConfig } from '../monitoring/alertmanager/production.ts';
+import { alertsDoc } from '../monitoring/docs.ts';
+import { toYaml } from '../monitoring/generated.ts';
+import { DASHBOARDS, renderDashboard } from '../monitoring/grafana/dashboards.ts';
+import { promtoolTests } from '../monitoring/rules/cases.ts';
+import { RULE_PROFILES } from '../monitoring/rules/profiles.ts';
+import { alertRuleFile } from '../monitoring/rules/render.ts';
+import {
+  COMPOSE_FILES,
+  composeFile,
+  composePrometheusConfig,
+  composeToxiproxyConfig,
+  grafanaDashboardProvider,
+  grafanaDatasource,
+} from './compose/render.ts';
+import { PACKAGE_ROOT } from './util/paths.ts';
 
 /** Paths (relative to the package root) of the generated rule files, per profile. */
 export const RULES_DIR = 'monitoring/prometheus/rules';
@@ -32,6 +41,24 @@ export function generatedFiles(): Map<string, string> {
     toYaml(productionAlertmanagerConfig(), 'monitoring/alertmanager/production.ts'),
   );
   files.set('docs/alerts.md', alertsDoc());
+  files.set(COMPOSE_FILES.compose, toYaml(composeFile(), 'harness/compose/services.ts'));
+  files.set(COMPOSE_FILES.prometheus, toYaml(composePrometheusConfig(), 'harness/compose/render.ts'));
+  // JSON has no comments: .gitattributes marks this one (and every generated file) linguist-generated.
+  files.set(COMPOSE_FILES.toxiproxy, `${JSON.stringify(composeToxiproxyConfig(), null, 2)}\n`);
+  files.set(
+    `${COMPOSE_FILES.grafanaProvisioning}/datasources/prometheus.yml`,
+    toYaml(grafanaDatasource(), 'harness/compose/render.ts'),
+  );
+  for (const dashboard of DASHBOARDS) {
+    files.set(
+      `${COMPOSE_FILES.grafanaDashboards}/${dashboard.uid}.json`,
+      `${JSON.stringify(renderDashboard(dashboard), null, 2)}\n`,
+    );
+  }
+  files.set(
+    `${COMPOSE_FILES.grafanaProvisioning}/dashboards/chatim.yml`,
+    toYaml(grafanaDashboardProvider(), 'harness/compose/render.ts'),
+  );
   return files;
 }
 

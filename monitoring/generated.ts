@@ -6,5 +6,7 @@ export function generatedHeader(source: string): string {
 }
 
 export function toYaml(value: unknown, source: string): string {
-  return generatedHeader(source) + stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
+  return (
+    generatedHeader(source) + stringify(value, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false })
+  );
 }

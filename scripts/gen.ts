@@ -2,7 +2,7 @@
  * `npm run gen`: regenerate every generated file from its source.
  * `npm run gen -- --check`: write nothing; exit 1 listing the files that drifted from their source.
  */
-import { driftedFiles, writeGenerated } from '../monitoring/gen.ts';
+import { driftedFiles, writeGenerated } from '../harness/gen.ts';
 
 const args = process.argv.slice(2);
 const unknown = args.filter((a) => a !== '--check');

@@ -132,6 +132,17 @@ export const TOOLS: readonly Tool[] = [
     versionPattern: /version (\S+)/,
   },
   {
+    // Validates compose.yaml without a Docker engine (`docker-compose config`), against the
+    // compose-spec schema it bundles.
+    kind: 'apt',
+    name: 'docker-compose',
+    aptPackage: 'docker-compose',
+    binary: '/usr/bin/docker-compose',
+    version: '1.29.2',
+    versionArgs: ['--version'],
+    versionPattern: /version (\d[^,\s]*)/,
+  },
+  {
     kind: 'go',
     name: 'toxiproxy-server',
     module: 'github.com/Shopify/toxiproxy/v2',

@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALERTMANAGER_CONFIG_PATH } from '../../harness/gen.ts';
 import { NativeStackRuntime } from '../../harness/stack/native/runtime.ts';
 import type { StartedStack } from '../../harness/stack/types.ts';
 import { waitUntil } from '../../harness/stack/wait.ts';
 import { toolByName } from '../../harness/tools/manifest.ts';
 import { exec } from '../../harness/util/exec.ts';
 import { PACKAGE_ROOT } from '../../harness/util/paths.ts';
-import { ALERTMANAGER_CONFIG_PATH } from '../gen.ts';
 import { ALERTS } from '../rules/alerts.ts';
 import { PLACEHOLDERS, RECEIVERS } from './production.ts';
 
