@@ -119,3 +119,21 @@ export function meanOver(metric: string, by: readonly string[], window: Duration
 export function timestamp(expr: PromQL): PromQL {
   return promql(`timestamp(${expr})`);
 }
+
+/**
+ * Share of a counter's rate that matches `part`, per `by`:
+ * `sum by (…) (rate(m{part}[w])) / sum by (…) (rate(m[w]))`. With `zeroFill`, a missing `part`
+ * series (no failures yet) gives 0 instead of no data; alerts leave it off, since "no data" there
+ * simply means "not firing".
+ */
+export function shareOf(
+  counter: string,
+  part: readonly LabelMatcher[],
+  by: readonly string[],
+  window: Duration,
+  options: { zeroFill?: boolean } = {},
+): PromQL {
+  const total = sumBy(by, rate(selector(counter), window));
+  const matching = sumBy(by, rate(selector(counter, part), window));
+  return ratio(options.zeroFill ? orZero(matching, total) : matching, total);
+}

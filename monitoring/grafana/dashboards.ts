@@ -10,11 +10,10 @@ import {
   histogramQuantile,
   maxBy,
   meanOver,
-  orZero,
   type PromQL,
   rate,
-  ratio,
   selector,
+  shareOf,
   sumBy,
   times,
   up,
@@ -51,22 +50,13 @@ const m = (name: keyof typeof METRICS) => name;
 const all = (name: keyof typeof METRICS) => selector(m(name));
 const W = '1m' as const;
 
-/** Share of requests answering 5xx per job, 0 (not "no data") while there are none. */
-const httpErrorRatio = ratio(
-  orZero(
-    sumBy(['job'], rate(selector(m('chatim_http_requests_total'), [['status', '=~', '5..']]), W)),
-    sumBy(['job'], rate(all('chatim_http_requests_total'), W)),
-  ),
-  sumBy(['job'], rate(all('chatim_http_requests_total'), W)),
-);
-
-const sendFailureRatio = ratio(
-  orZero(
-    sumBy(['type'], rate(selector(m('chatim_messages_sent_total'), [['status', '=', 'failed']]), W)),
-    sumBy(['type'], rate(all('chatim_messages_sent_total'), W)),
-  ),
-  sumBy(['type'], rate(all('chatim_messages_sent_total'), W)),
-);
+/** Shares of failures, 0 (not "no data") while there are none. */
+const httpErrorRatio = shareOf(m('chatim_http_requests_total'), [['status', '=~', '5..']], ['job'], W, {
+  zeroFill: true,
+});
+const sendFailureRatio = shareOf(m('chatim_messages_sent_total'), [['status', '=', 'failed']], ['type'], W, {
+  zeroFill: true,
+});
 
 const latency = (metric: keyof typeof METRICS, by: string[], legend: string): PanelQuery[] =>
   [0.5, 0.95, 0.99].map((q) => ({

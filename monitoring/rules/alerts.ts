@@ -3,9 +3,8 @@ import {
   type Duration,
   histogramQuantile,
   type PromQL,
-  rate,
-  ratio,
   selector,
+  shareOf,
   sumBy,
 } from '../../slo/promql.ts';
 import { DEFAULT_METRICS_PREFIX, type METRICS } from '../../system-under-test/kit/metrics.ts';
@@ -62,10 +61,7 @@ export const ALERTS: readonly AlertDef[] = [
     window: '5m',
     variants: one((t) =>
       comparison(
-        ratio(
-          sumBy(['job'], rate(selector(m('chatim_http_requests_total'), [['status', '=~', '5..']]), t('5m'))),
-          sumBy(['job'], rate(selector(m('chatim_http_requests_total')), t('5m'))),
-        ),
+        shareOf(m('chatim_http_requests_total'), [['status', '=~', '5..']], ['job'], t('5m')),
         '>',
         0.05,
       ),
@@ -101,13 +97,7 @@ export const ALERTS: readonly AlertDef[] = [
     window: '5m',
     variants: one((t) =>
       comparison(
-        ratio(
-          sumBy(
-            ['job', 'type'],
-            rate(selector(m('chatim_messages_sent_total'), [['status', '=', 'failed']]), t('5m')),
-          ),
-          sumBy(['job', 'type'], rate(selector(m('chatim_messages_sent_total')), t('5m'))),
-        ),
+        shareOf(m('chatim_messages_sent_total'), [['status', '=', 'failed']], ['job', 'type'], t('5m')),
         '>',
         0.1,
       ),
