@@ -1,7 +1,7 @@
 /**
  * The only module that writes PromQL. Every query the project sends to Prometheus or puts into a
  * rule, dashboard or threshold is built here from typed parts, so a metric rename or a label change
- * happens in one place. (The SLO builders join this module with the SLO issue.)
+ * happens in one place. The SLO builders (below) turn SLO definitions' metric data into queries.
  */
 
 /** A PromQL expression; branded so a plain string cannot be passed where a built query is expected. */
@@ -81,10 +81,11 @@ export function histogramQuantile(
   histogram: string,
   by: readonly string[],
   window: Duration,
+  matchers: readonly LabelMatcher[] = [],
 ): PromQL {
   if (!(q > 0 && q < 1)) throw new Error(`quantile must be in (0, 1), got ${q}`);
   return promql(
-    `histogram_quantile(${q}, ${sumBy([...by, 'le'], rate(selector(`${histogram}_bucket`), window))})`,
+    `histogram_quantile(${q}, ${sumBy([...by, 'le'], rate(selector(`${histogram}_bucket`, matchers), window))})`,
   );
 }
 
@@ -136,4 +137,108 @@ export function shareOf(
   const total = sumBy(by, rate(selector(counter), window));
   const matching = sumBy(by, rate(selector(counter, part), window));
   return ratio(options.zeroFill ? orZero(matching, total) : matching, total);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SLO builders. The verifier evaluates each as an instant query at the end of the (trimmed) run
+// window with a range equal to the window, so a query covers exactly the samples of the run.
+// ---------------------------------------------------------------------------------------------
+
+/** A metric and its matchers, as SLO definitions name them (data, not PromQL). */
+export interface SeriesRef {
+  readonly metric: string;
+  readonly matchers: readonly LabelMatcher[];
+}
+
+const ref = (r: SeriesRef, suffix = '') => selector(`${r.metric}${suffix}`, r.matchers);
+
+/** `fn(sel[window])` for the range-vector functions the SLO builders use. */
+export function overTime(
+  fn: 'count_over_time' | 'sum_over_time' | 'max_over_time' | 'min_over_time' | 'increase' | 'deriv',
+  sel: PromQL,
+  window: Duration,
+): PromQL {
+  return promql(`${fn}(${sel}[${window}])`);
+}
+
+/** `increase(sel[window])` */
+export function increase(sel: PromQL, window: Duration): PromQL {
+  return overTime('increase', sel, window);
+}
+
+/** A subquery: `(expr)[window:step]`, so a range function can run over an aggregated expression. */
+export function subquery(expr: PromQL, window: Duration, step: Duration): PromQL {
+  return promql(`(${expr})[${window}:${step}]`);
+}
+
+/** `fn((expr)[window:step])`: a range function over an aggregated expression. */
+export function overTimeOf(
+  fn: 'max_over_time' | 'deriv',
+  expr: PromQL,
+  window: Duration,
+  step: Duration,
+): PromQL {
+  return promql(`${fn}(${subquery(expr, window, step)})`);
+}
+
+/** Events of a counter over the window, summed over every matching series: `sum(increase(m{…}[w]))`. */
+export function eventsOver(r: SeriesRef, window: Duration): PromQL {
+  return sumBy([], increase(ref(r), window));
+}
+
+/**
+ * Ratio SLI: good events / all events over the window. Given `bad` instead of `good`, it is
+ * `1 - bad/total`, with a missing bad series (no failures yet) counted as 0, never as no data.
+ * No events at all gives NaN (0/0): the verifier reads that as no data.
+ */
+export function ratioSli(
+  parts: { readonly good?: SeriesRef; readonly bad?: SeriesRef; readonly total: SeriesRef },
+  window: Duration,
+): PromQL {
+  const total = eventsOver(parts.total, window);
+  if (parts.good) return ratio(eventsOver(parts.good, window), total);
+  if (!parts.bad) throw new Error('a ratio SLI needs good or bad events');
+  return promql(`1 - ${ratio(orZero(eventsOver(parts.bad, window), total), total)}`);
+}
+
+/** `histogram_quantile(q, sum by (le) (rate(m_bucket{…}[w])))` over every matching series. */
+export function quantileSli(q: number, histogram: SeriesRef, window: Duration): PromQL {
+  return histogramQuantile(q, histogram.metric, [], window, histogram.matchers);
+}
+
+/**
+ * Highest value a gauge reached in the window. `sumFirst` sums the matching series at each step
+ * first (e.g. a backlog split by state), through a subquery at `step` (the scrape interval).
+ */
+export function maxSli(g: SeriesRef, window: Duration, step: Duration, sumFirst: boolean): PromQL {
+  return sumFirst
+    ? overTimeOf('max_over_time', sumBy([], ref(g)), window, step)
+    : maxBy([], overTime('max_over_time', ref(g), window));
+}
+
+/**
+ * Growth per second of a gauge over the window (least-squares slope, `deriv`), the worst series'
+ * (e.g. the fastest-growing service's heap); `sumFirst` as for maxSli.
+ */
+export function slopeSli(g: SeriesRef, window: Duration, step: Duration, sumFirst: boolean): PromQL {
+  return sumFirst
+    ? overTimeOf('deriv', sumBy([], ref(g)), window, step)
+    : maxBy([], overTime('deriv', ref(g), window));
+}
+
+/** Samples scraped in the window of the best-covered matching series: `max(count_over_time(sel[w]))`. */
+export function samplesIn(r: SeriesRef, window: Duration, suffix = ''): PromQL {
+  return maxBy([], overTime('count_over_time', ref(r, suffix), window));
+}
+
+/**
+ * Scrape coverage of one job over the window: scrapes attempted (`count_over_time(up[w])`) and
+ * scrapes that succeeded (`sum_over_time(up[w])`), each summed over the job's targets.
+ */
+export function scrapesAttempted(job: string, window: Duration): PromQL {
+  return sumBy([], overTime('count_over_time', up(job), window));
+}
+
+export function scrapesSucceeded(job: string, window: Duration): PromQL {
+  return sumBy([], overTime('sum_over_time', up(job), window));
 }
