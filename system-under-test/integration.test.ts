@@ -7,144 +7,33 @@
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { coreComponents } from '../harness/stack/native/core-components.ts';
 import { NativeStackRuntime } from '../harness/stack/native/runtime.ts';
 import { SUT_JOBS, sutComponents } from '../harness/stack/native/sut-components.ts';
 import type { StartedStack } from '../harness/stack/types.ts';
 import { waitUntil } from '../harness/stack/wait.ts';
+import { signToken } from './gateway/jwt.ts';
 import { ERRORS } from './kit/errors.ts';
 import { METRICS, type MetricName } from './kit/metrics.ts';
-
-// biome-ignore lint/suspicious/noExplicitAny: JSON bodies of the API under test, checked by assertions
-type J = any;
+import {
+  apiHelpers,
+  DEADLINE,
+  type J,
+  metricsText as metricsOf,
+  type Res,
+  sampleValue,
+  type User,
+  WsClient,
+} from './test-support.ts';
 
 const DEBUG_TOKEN = 'integration-debug-token-0123456789';
-const DEADLINE = 30_000;
+const JWT_SECRET = 'integration-jwt-secret-0123456789abcdef';
 
 let stack: StartedStack;
 let gw: string;
 
-interface Res {
-  status: number;
-  body: Record<string, J>;
-}
-
-async function call(
-  method: string,
-  path: string,
-  opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
-): Promise<Res> {
-  const headers: Record<string, string> = { ...opts.headers };
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  let body: string | undefined;
-  if (opts.raw !== undefined) body = opts.raw;
-  else if (opts.body !== undefined) body = JSON.stringify(opts.body);
-  if (body !== undefined) headers['content-type'] ??= 'application/json';
-  const r = await fetch(`${gw}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
-  const text = await r.text();
-  let parsed: Record<string, J>;
-  try {
-    parsed = JSON.parse(text) as Record<string, J>;
-  } catch {
-    parsed = { unparsable: text };
-  }
-  return { status: r.status, body: parsed };
-}
-
-async function ok(
-  method: string,
-  path: string,
-  opts: Parameters<typeof call>[2] = {},
-): Promise<Record<string, J>> {
-  const r = await call(method, path, opts);
-  expect(r, `${method} ${path}`).toMatchObject({ status: 200, body: { code: 0 } });
-  return r.body;
-}
-
-interface User {
-  id: string;
-  token: string;
-  name: string;
-}
-
-let seq = 0;
-async function newUser(prefix: string): Promise<User> {
-  const name = `${prefix}_${process.pid}_${seq++}`;
-  const reg = await ok('POST', '/api/v1/users', {
-    body: { username: name, password: 'correct horse', nickname: prefix },
-  });
-  const login = await ok('POST', '/api/v1/login', { body: { username: name, password: 'correct horse' } });
-  expect(login.user_id).toBe(reg.user_id);
-  return { id: reg.user_id, token: login.token, name };
-}
-
-async function befriend(a: User, b: User): Promise<void> {
-  const req = await ok('POST', '/api/v1/friends/requests', {
-    token: a.token,
-    body: { to_user_id: b.id, message: 'hi' },
-  });
-  await ok('POST', '/api/v1/friends/requests/handle', {
-    token: b.token,
-    body: { request_id: req.request_id, accept: true },
-  });
-}
-
-/** A WebSocket whose frames are queued; `next` waits (with a deadline) for a matching one. */
-class Client {
-  readonly frames: J[] = [];
-  readonly ws: WebSocket;
-  closed: Promise<{ code: number; reason: string }>;
-  #waiters: (() => void)[] = [];
-
-  constructor(token: string, opts: { viaQuery?: boolean; origin?: string } = {}) {
-    const url = `${gw.replace('http', 'ws')}/ws${opts.viaQuery ? `?token=${token}` : ''}`;
-    this.ws = new WebSocket(url, {
-      headers: {
-        ...(opts.viaQuery ? {} : { authorization: `Bearer ${token}` }),
-        ...(opts.origin ? { origin: opts.origin } : {}),
-      },
-    });
-    this.ws.on('message', (d) => {
-      this.frames.push(JSON.parse(d.toString()));
-      for (const w of this.#waiters.splice(0)) w();
-    });
-    this.closed = new Promise((resolve) =>
-      this.ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-    );
-  }
-
-  async next(pred: (f: J) => boolean): Promise<J> {
-    const deadline = Date.now() + DEADLINE;
-    for (;;) {
-      const i = this.frames.findIndex(pred);
-      if (i >= 0) return this.frames.splice(i, 1)[0];
-      if (Date.now() > deadline) throw new Error(`no matching frame; have ${JSON.stringify(this.frames)}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 500);
-        this.#waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-  }
-}
-
-async function metricsText(service: string): Promise<string> {
-  const port = stack.component(service).ports.metrics;
-  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-}
-
-function sampleValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
+const { call, ok, newUser, befriend } = apiHelpers(() => gw);
+const metricsText = (service: string) => metricsOf(stack, service);
 
 async function debug(service: string, method: string, path: string, body?: unknown, token = DEBUG_TOKEN) {
   const port = stack.component(service).ports.debug;
@@ -160,6 +49,7 @@ beforeAll(async () => {
     ...coreComponents(),
     ...sutComponents({
       debugToken: DEBUG_TOKEN,
+      jwtSecret: JWT_SECRET,
       env: {
         // A deterministic limit: 40 sends per user, then (practically) no refill.
         gateway: {
@@ -196,8 +86,8 @@ describe('ChatIM on the real stack', () => {
     const friends = await ok('GET', '/api/v1/friends', { token: bob.token });
     expect(friends.data.map((f: J) => f.user_id)).toEqual([alice.id]);
 
-    const bobWs = new Client(bob.token);
-    const bobWs2 = new Client(bob.token, { viaQuery: true }); // several sockets per user, token by query
+    const bobWs = new WsClient(gw, bob.token);
+    const bobWs2 = new WsClient(gw, bob.token, { viaQuery: true }); // several sockets per user, token by query
     await bobWs.next((f) => f.type === 'welcome');
     await bobWs2.next((f) => f.type === 'welcome');
 
@@ -274,7 +164,7 @@ describe('ChatIM on the real stack', () => {
       body: { name: 'trio', description: 'x', member_ids: [bob.id, carol.id] },
     });
     groupId = g.group_id;
-    const carolWs = new Client(carol.token);
+    const carolWs = new WsClient(gw, carol.token);
     await carolWs.next((f) => f.type === 'welcome');
     const gs = await ok('POST', '/api/v1/groups/messages', {
       token: alice.token,
@@ -650,17 +540,45 @@ describe('ChatIM on the real stack', () => {
   });
 
   it('checks the WebSocket origin and token before upgrading', async () => {
-    const bad = new Client(alice.token, { origin: 'https://evil.example' });
+    const bad = new WsClient(gw, alice.token, { origin: 'https://evil.example' });
     const err = await new Promise<string>((resolve) =>
       bad.ws.on('unexpected-response', (_req, res) => resolve(String(res.statusCode))),
     );
     expect(err).toBe('403');
-    const anon = new Client('not-a-token', { viaQuery: true });
+    const anon = new WsClient(gw, 'not-a-token', { viaQuery: true });
     expect(
       await new Promise<string>((resolve) =>
         anon.ws.on('unexpected-response', (_req, res) => resolve(String(res.statusCode))),
       ),
     ).toBe('401');
+  });
+
+  it('closes open sockets on the wire: 4003 for a client gone silent, 4001 when the token expires, each counted', async () => {
+    const disconnects = async (reason: string) =>
+      sampleValue(await metricsText('gateway'), 'chatim_websocket_disconnects_total', { reason });
+    const [heartbeatBefore, expiredBefore] = [
+      await disconnects('heartbeat_timeout'),
+      await disconnects('token_expired'),
+    ];
+    const silent = new WsClient(gw, alice.token, { autoPong: false });
+    const answering = new WsClient(gw, alice.token);
+    // A token for alice that expires a few seconds after the upgrade.
+    const expiring = new WsClient(gw, signToken(alice.id, JWT_SECRET, 3).token);
+    for (const c of [silent, answering, expiring]) await c.next((f) => f.type === 'welcome');
+    expect(await silent.closed).toEqual({ code: 4003, reason: 'heartbeat timeout' });
+    expect(await expiring.closed).toEqual({ code: 4001, reason: 'token expired' });
+    await waitUntil(
+      async () =>
+        (await disconnects('heartbeat_timeout')) === heartbeatBefore + 1 &&
+        (await disconnects('token_expired')) === expiredBefore + 1,
+      { what: 'heartbeat_timeout and token_expired counted once each', timeoutMs: DEADLINE },
+    );
+    // Control: the client that answers pings, with a long-lived token, is still open and still served.
+    expect(answering.ws.readyState).toBe(answering.ws.OPEN);
+    answering.ws.send('{"type":"ping"}');
+    await answering.next((f) => f.type === 'pong');
+    answering.ws.close();
+    await answering.closed;
   });
 
   it('loses no message while PostgreSQL is unreachable: all of them land once it is back', async () => {
@@ -781,7 +699,7 @@ describe('ChatIM on the real stack', () => {
     expect((await call('GET', '/api/v1/search/users?keyword=a', { token: alice.token })).status).toBe(200);
     // push_drop on the gateway: the frame is counted as dropped instead of sent.
     await debug('gateway', 'PUT', '/debug/faults/push_drop?seconds=60', { rate: 1 });
-    const bobWs = new Client(bob.token);
+    const bobWs = new WsClient(gw, bob.token);
     await bobWs.next((f) => f.type === 'welcome');
     const before = sampleValue(await metricsText('gateway'), 'chatim_websocket_messages_pushed_total', {
       status: 'dropped',
@@ -841,7 +759,7 @@ describe('ChatIM on the real stack', () => {
   });
 
   it('shuts down on SIGTERM: sockets get 1001 going away, exit code 0', async () => {
-    const ws = new Client(alice.token);
+    const ws = new WsClient(gw, alice.token);
     await ws.next((f) => f.type === 'welcome');
     await stack.component('gateway').stop();
     expect((await ws.closed).code).toBe(1001);

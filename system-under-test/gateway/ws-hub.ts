@@ -35,6 +35,8 @@ interface Conn {
   alive: boolean;
   reason: Reason | undefined;
   expiry: NodeJS.Timeout;
+  /** Cuts a peer that did not complete the close handshake in time (slow consumer, heartbeat timeout). */
+  cutoff?: NodeJS.Timeout;
 }
 
 export interface HubOptions {
@@ -122,6 +124,11 @@ export class WsHub {
     }
     const frame = payload.slice(b + 1);
     for (const conn of set) {
+      if (conn.reason !== undefined) {
+        // Closing (e.g. a slow consumer waiting for its close frame to drain): nothing more is queued.
+        this.#pushed.get(type, 'closing').inc();
+        continue;
+      }
       if (this.o.faults?.dropPush()) {
         this.#pushed.get(type, 'dropped').inc();
         continue;
@@ -151,15 +158,13 @@ export class WsHub {
 
   #close(conn: Conn, reason: Reason, close: { code: number; reason: string }): void {
     conn.reason ??= reason;
-    if (reason === 'slow_consumer' || reason === 'heartbeat_timeout') {
-      // The peer is not reading: a close handshake would queue behind the backlog. Send the close
-      // frame if the socket takes it, and cut the connection regardless.
-      try {
-        conn.socket.close(close.code, close.reason);
-      } finally {
-        conn.socket.terminate();
-      }
-      return;
+    if ((reason === 'slow_consumer' || reason === 'heartbeat_timeout') && !conn.cutoff) {
+      // The peer is not reading or not answering: the close frame queues behind its backlog, and ws
+      // arms its own close timeout only once that frame is flushed. Queue nothing more (deliver()
+      // skips closing sockets), let a merely slow reader drain up to the close code, and cut the
+      // connection if the handshake is not done within one ping interval: the buffer stays bounded.
+      conn.cutoff = setTimeout(() => conn.socket.terminate(), this.o.pingIntervalMs);
+      conn.cutoff.unref();
     }
     conn.socket.close(close.code, close.reason);
   }
@@ -167,6 +172,7 @@ export class WsHub {
   #remove(conn: Conn): void {
     if (!this.#bySocket.delete(conn.socket)) return;
     clearTimeout(conn.expiry);
+    clearTimeout(conn.cutoff);
     this.#disconnects.get(conn.reason ?? 'client').inc();
     this.#lifetime.observe((Date.now() - conn.openedAt) / 1000);
     const set = this.#users.get(conn.userId);
@@ -182,6 +188,7 @@ export class WsHub {
 
   #beat(): void {
     for (const conn of this.#bySocket.values()) {
+      if (conn.reason !== undefined) continue; // already closing
       if (!conn.alive) {
         this.#close(conn, 'heartbeat_timeout', CLOSE.heartbeatTimeout);
         continue;

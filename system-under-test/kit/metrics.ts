@@ -158,7 +158,7 @@ export const METRICS = {
   },
   chatim_websocket_messages_pushed_total: {
     type: 'counter',
-    help: 'Push frames by type (private, group) and status (sent, dropped = fault, no_socket = user not connected here)',
+    help: 'Push frames by type (private, group) and status (sent, dropped = fault, no_socket = user not connected here, slow_consumer = socket over CHATIM_WS_MAX_BUFFERED_BYTES and closed with 4008, closing = socket already closing)',
     labelNames: ['type', 'status'],
     services: ['gateway'],
     updatedIn: 'gateway/ws-hub.ts deliver()',
@@ -173,7 +173,7 @@ export const METRICS = {
   },
   chatim_websocket_disconnects_total: {
     type: 'counter',
-    help: 'Closed WebSocket connections by reason (client, heartbeat_timeout, slow_consumer, token_expired, shutdown, error)',
+    help: 'Closed WebSocket connections by reason (client, heartbeat_timeout, slow_consumer, token_expired, logged_out, shutdown, error)',
     labelNames: ['reason'],
     services: ['gateway'],
     updatedIn: 'gateway/ws-hub.ts on close',
