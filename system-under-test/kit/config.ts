@@ -220,7 +220,7 @@ export const ENV_VARS = {
     parse: int(1, 10_000),
   },
   CHATIM_PERSIST_RECLAIM_IDLE_MS: {
-    description: 'Persist worker: pending entries idle this long are reclaimed (XAUTOCLAIM)',
+    description: 'Persist worker: entries another consumer left pending this long are reclaimed (XCLAIM)',
     services: ['message-service'],
     default: '30000',
     parse: int(100, 3_600_000),

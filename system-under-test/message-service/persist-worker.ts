@@ -2,7 +2,7 @@
  * The persist worker: moves every message from the Redis persist stream to PostgreSQL through the
  * consumer group `persist`. Nothing acknowledged is lost when PostgreSQL is slow or down: an entry
  * is XACKed (and deleted) only after its INSERT committed; a failed batch stays pending and is
- * retried with back-off; entries a crashed worker left pending are taken over with XAUTOCLAIM.
+ * retried with back-off; entries a crashed worker left pending are taken over (XPENDING IDLE + XCLAIM).
  * Inserts are idempotent (message id primary key, ON CONFLICT DO NOTHING), so a retry or a
  * takeover never writes a message twice. The backlog is the gauge chatim_redis_stream_pending_messages.
  */
@@ -175,30 +175,54 @@ export class PersistWorker {
     }
   }
 
-  /** Takes over entries another (crashed) consumer left pending for longer than reclaimIdleMs. */
+  /**
+   * Takes over entries another (crashed or stuck) consumer left pending for longer than
+   * reclaimIdleMs. Only other consumers' entries: this worker's own pending entries are retried by
+   * its own re-read (`XREADGROUP ... 0`), and counting those as "reclaimed" would make every retry
+   * during a PostgreSQL outage look like a takeover. XCLAIM's min-idle check keeps two workers from
+   * taking the same entry.
+   */
   async #reclaim(): Promise<void> {
-    let cursor = '0-0';
-    for (let rounds = 0; rounds < 10; rounds++) {
-      const res = (await this.o.redisMetrics.timed('persist_reclaim', () =>
-        this.o.redis.xautoclaim(
-          KEYS.persistStream,
-          KEYS.persistGroup,
-          this.consumer,
-          this.o.reclaimIdleMs,
-          cursor,
-          'COUNT',
-          this.o.batch,
-        ),
-      )) as [string, StreamEntries, string[]?];
-      const [next, entries, deleted] = res;
-      if (deleted && deleted.length > 0) await this.#ack(deleted);
-      const live = entries.filter(([, fields]) => Array.isArray(fields));
-      if (live.length > 0) {
-        this.#outcomes.inc({ status: 'reclaimed' }, live.length);
-        await this.#persist(live.map(([sid, fields]) => toRow(sid, fields)));
+    const summary = (await this.o.redisMetrics.timed('persist_reclaim', () =>
+      this.o.redis.xpending(KEYS.persistStream, KEYS.persistGroup),
+    )) as [number, string | null, string | null, [string, string][] | null];
+    const others = (summary[3] ?? []).filter(([name, count]) => name !== this.consumer && Number(count) > 0);
+    for (const [owner] of others) {
+      for (let rounds = 0; rounds < 10; rounds++) {
+        const stale = (await this.o.redisMetrics.timed('persist_reclaim', () =>
+          this.o.redis.call(
+            'XPENDING',
+            KEYS.persistStream,
+            KEYS.persistGroup,
+            'IDLE',
+            this.o.reclaimIdleMs,
+            '-',
+            '+',
+            this.o.batch,
+            owner,
+          ),
+        )) as [string, string, number, number][];
+        if (stale.length === 0) break;
+        const claimed = (await this.o.redisMetrics.timed('persist_reclaim', () =>
+          this.o.redis.xclaim(
+            KEYS.persistStream,
+            KEYS.persistGroup,
+            this.consumer,
+            this.o.reclaimIdleMs,
+            ...stale.map(([id]) => id),
+          ),
+        )) as StreamEntries;
+        // Redis 7 drops ids whose entry was deleted from the pending list itself; older versions
+        // return them with null fields: acknowledge those.
+        const gone = claimed.filter(([, fields]) => !Array.isArray(fields)).map(([sid]) => sid);
+        if (gone.length > 0) await this.#ack(gone);
+        const live = claimed.filter(([, fields]) => Array.isArray(fields));
+        if (live.length > 0) {
+          this.#outcomes.inc({ status: 'reclaimed' }, live.length);
+          await this.#persist(live.map(([sid, fields]) => toRow(sid, fields)));
+        }
+        if (stale.length < this.o.batch) break;
       }
-      if (next === '0-0') return;
-      cursor = next;
     }
   }
 
