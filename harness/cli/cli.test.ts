@@ -7,7 +7,7 @@ import { processesMentioning } from '../../test/support/stack.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { NativeStackRuntime } from '../stack/native/runtime.ts';
 import { isSameProcessAlive } from '../stack/procfs.ts';
-import type { StackRecord } from '../stack/registry.ts';
+import { reapStaleStacks, type StackRecord } from '../stack/registry.ts';
 import { waitUntil } from '../stack/wait.ts';
 import { PACKAGE_ROOT } from '../util/paths.ts';
 import { main } from './main.ts';
@@ -20,6 +20,8 @@ beforeAll(async () => {
   process.env.CHATIM_SLO_STATE_DIR = stateDir; // for the in-process runtime used below
 });
 afterAll(async () => {
+  // Whatever a failed test left behind (a SIGKILLed CLI's stack) is reaped before its records go.
+  await reapStaleStacks();
   await rm(stateDir, { recursive: true, force: true });
 });
 
