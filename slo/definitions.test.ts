@@ -117,6 +117,17 @@ describe('validation', () => {
       { field: 'spec.indicator.spec.thresholdMetric.metricSource.spec.matchers', message: /job= or job=~/ },
     ],
     [
+      'a scrape job that does not exist',
+      (d) =>
+        (d.spec.indicator.spec.thresholdMetric.metricSource.spec.matchers = [
+          { label: 'job', value: 'chatim-gatway' },
+        ]),
+      {
+        field: 'spec.indicator.spec.thresholdMetric.metricSource.spec.matchers',
+        message: /unknown scrape job "chatim-gatway"/,
+      },
+    ],
+    [
       'raw PromQL',
       (d) => (d.spec.indicator.spec.thresholdMetric.metricSource.spec.query = 'up'),
       {

@@ -8,8 +8,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { RUNTIME_METRICS } from '../monitoring/rules/alerts.ts';
-import { DEFAULT_METRICS_PREFIX, METRICS } from '../system-under-test/kit/metrics.ts';
+import { METRICS, RUNTIME_METRICS, SCRAPE_JOBS } from '../system-under-test/kit/metrics.ts';
 import { CLIENT_METRICS } from './client-metrics.ts';
 import { type Duration, durationSeconds, type LabelMatcher, type SeriesRef } from './promql.ts';
 
@@ -113,12 +112,6 @@ interface KnownMetric {
 /** Labels Prometheus adds to every server series (the scrape job and target). */
 const TARGET_LABELS = ['job', 'instance'];
 
-/** Node runtime gauges of the services (prom-client's default metrics with our prefix). */
-export const SLO_RUNTIME_METRICS = {
-  ...RUNTIME_METRICS,
-  residentMemory: `${DEFAULT_METRICS_PREFIX}process_resident_memory_bytes`,
-} as const;
-
 function knownMetrics(measuredAt: MeasuredAt): ReadonlyMap<string, KnownMetric> {
   const map = new Map<string, KnownMetric>();
   if (measuredAt === 'client') {
@@ -128,7 +121,7 @@ function knownMetrics(measuredAt: MeasuredAt): ReadonlyMap<string, KnownMetric> 
   for (const [name, spec] of Object.entries(METRICS)) {
     map.set(name, { type: spec.type, labelNames: [...spec.labelNames, ...TARGET_LABELS] });
   }
-  for (const name of Object.values(SLO_RUNTIME_METRICS)) {
+  for (const name of Object.values(RUNTIME_METRICS)) {
     map.set(name, { type: 'gauge', labelNames: TARGET_LABELS });
   }
   return map;
@@ -280,6 +273,15 @@ class Checker {
         `${f}.matchers`,
         'a server SLI must select its scrape job (a job= or job=~ matcher): the scrape-gap check needs it',
       );
+    }
+    const knownJobs: readonly string[] = Object.values(SCRAPE_JOBS);
+    for (const [name, op, value] of matchers) {
+      if (measuredAt !== 'server' || name !== 'job' || (op !== '=' && op !== '=~')) continue;
+      for (const job of op === '=' ? [value] : value.split('|')) {
+        if (!knownJobs.includes(job)) {
+          this.problem(`${f}.matchers`, `unknown scrape job "${job}" (known: ${knownJobs.join(', ')})`);
+        }
+      }
     }
     if (!metric) return undefined;
     return { ref: { metric, matchers }, spec };

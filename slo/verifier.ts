@@ -7,6 +7,7 @@
  * the SLO inconclusive: never a pass. docs/slos.md ("Verdicts") documents the rules.
  */
 import { ExitCode } from '../harness/exit-codes.ts';
+import { SCRAPE_JOBS } from '../system-under-test/kit/metrics.ts';
 import { CLIENT_METRICS_PLACEHOLDER } from './client-metrics.ts';
 import { jobsOf, type Objective, type SloDefinition } from './definitions.ts';
 import { type InstantSample, PrometheusApiError, type PrometheusClient } from './prometheus-client.ts';
@@ -128,8 +129,8 @@ export interface VerifyOptions {
   readonly now?: () => number;
 }
 
-const GATEWAY_JOB = 'chatim-gateway';
-const MESSAGE_JOB = 'chatim-message-service';
+const GATEWAY_JOB = SCRAPE_JOBS.gateway;
+const MESSAGE_JOB = SCRAPE_JOBS['message-service'];
 
 /** Client and server views of the same traffic; compared when the load driver's series exist. */
 export const CROSS_CHECKS: readonly CrossCheck[] = [

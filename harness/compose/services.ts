@@ -1,3 +1,5 @@
+import { SCRAPE_JOBS } from '../../system-under-test/kit/metrics.ts';
+
 /**
  * The stack as Docker Compose services, for people who want Grafana and everything in containers.
  * One entry per native component (same name, same named ports) plus the two services that exist
@@ -69,20 +71,20 @@ export const COMPOSE_SERVICES: Readonly<Record<string, ComposeService>> = {
   },
   'user-service': sut(
     'system-under-test/user-service/server.ts',
-    'chatim-user-service',
+    SCRAPE_JOBS['user-service'],
     { main: 8081, metrics: 9465, debug: 6061 },
     ['toxiproxy'],
   ),
   'message-service': sut(
     'system-under-test/message-service/server.ts',
-    'chatim-message-service',
+    SCRAPE_JOBS['message-service'],
     { main: 8082, metrics: 9466, debug: 6062 },
     ['toxiproxy', 'user-service'],
   ),
   gateway: {
     ...sut(
       'system-under-test/gateway/server.ts',
-      'chatim-gateway',
+      SCRAPE_JOBS.gateway,
       { main: 8080, metrics: 9464, debug: 6060 },
       ['user-service', 'message-service'],
     ),

@@ -18,8 +18,7 @@ import {
   times,
   up,
 } from '../../slo/promql.ts';
-import type { METRICS } from '../../system-under-test/kit/metrics.ts';
-import { RUNTIME_METRICS } from '../rules/alerts.ts';
+import { type METRICS, RUNTIME_METRICS } from '../../system-under-test/kit/metrics.ts';
 
 /**
  * The Grafana dashboards as typed data: each panel names its queries, built only with the

@@ -7,7 +7,7 @@ import {
   shareOf,
   sumBy,
 } from '../../slo/promql.ts';
-import { DEFAULT_METRICS_PREFIX, type METRICS } from '../../system-under-test/kit/metrics.ts';
+import { type METRICS, RUNTIME_METRICS } from '../../system-under-test/kit/metrics.ts';
 import { EXPORTER_METRICS } from './exporter-metrics.ts';
 
 /**
@@ -18,13 +18,6 @@ import { EXPORTER_METRICS } from './exporter-metrics.ts';
  */
 
 export type Severity = 'critical' | 'warning';
-
-/** Node runtime metrics from prom-client's collectDefaultMetrics with the services' prefix. */
-export const RUNTIME_METRICS = {
-  heapUsed: `${DEFAULT_METRICS_PREFIX}nodejs_heap_size_used_bytes`,
-  activeHandles: `${DEFAULT_METRICS_PREFIX}nodejs_active_handles_total`,
-  eventLoopLagP99: `${DEFAULT_METRICS_PREFIX}nodejs_eventloop_lag_p99_seconds`,
-} as const;
 
 export interface AlertVariant {
   /** Extra static labels that tell the variants apart (e.g. dependency="redis"). */

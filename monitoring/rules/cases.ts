@@ -1,4 +1,5 @@
 import type { Duration } from '../../slo/promql.ts';
+import { SCRAPE_JOBS } from '../../system-under-test/kit/metrics.ts';
 import { ALERTS } from './alerts.ts';
 import type { RuleProfile } from './profiles.ts';
 import { runbookUrl } from './render.ts';
@@ -28,8 +29,8 @@ export interface AlertCase {
   readonly checks: readonly { readonly at: Duration; readonly firing: readonly ExpectedAlert[] }[];
 }
 
-const GW = 'chatim-gateway';
-const MS = 'chatim-message-service';
+const GW = SCRAPE_JOBS.gateway;
+const MS = SCRAPE_JOBS['message-service'];
 
 const http = (status: string, perMinute: number) => ({
   series: `chatim_http_requests_total{job="${GW}",method="POST",route="/api/v1/messages/send",status="${status}"}`,

@@ -29,6 +29,24 @@ interface MetricSpec {
 /** Prefix of the Node runtime metrics (`chatim_nodejs_*`, `chatim_process_*`). */
 export const DEFAULT_METRICS_PREFIX = 'chatim_';
 
+/**
+ * Node runtime metrics (prom-client's collectDefaultMetrics with our prefix) that rules, dashboards
+ * and SLOs use: named here once, next to the catalogue they complement.
+ */
+export const RUNTIME_METRICS = {
+  heapUsed: `${DEFAULT_METRICS_PREFIX}nodejs_heap_size_used_bytes`,
+  activeHandles: `${DEFAULT_METRICS_PREFIX}nodejs_active_handles_total`,
+  eventLoopLagP99: `${DEFAULT_METRICS_PREFIX}nodejs_eventloop_lag_p99_seconds`,
+  residentMemory: `${DEFAULT_METRICS_PREFIX}process_resident_memory_bytes`,
+} as const;
+
+/** The Prometheus scrape job of each service's metrics port, in every runtime. */
+export const SCRAPE_JOBS = {
+  gateway: 'chatim-gateway',
+  'user-service': 'chatim-user-service',
+  'message-service': 'chatim-message-service',
+} as const satisfies Record<ServiceName, string>;
+
 export const METRICS = {
   chatim_http_requests_total: {
     type: 'counter',

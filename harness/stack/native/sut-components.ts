@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { SCRAPE_JOBS } from '../../../system-under-test/kit/metrics.ts';
 import { PACKAGE_ROOT } from '../../util/paths.ts';
 import { httpOk } from '../wait.ts';
 import type { ComponentContext, NativeComponent } from './component.ts';
@@ -16,12 +17,8 @@ export const SUT = {
   messageService: 'message-service',
 } as const;
 
-/** Prometheus job per service. */
-export const SUT_JOBS = {
-  gateway: 'chatim-gateway',
-  'user-service': 'chatim-user-service',
-  'message-service': 'chatim-message-service',
-} as const;
+/** Prometheus job per service (one definition, in the services' metrics catalogue). */
+export const SUT_JOBS = SCRAPE_JOBS;
 
 export interface SutOptions {
   /** Extra environment per service (tests shorten heartbeats, enlarge limits, ...). */
