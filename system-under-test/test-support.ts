@@ -1,11 +1,14 @@
 /**
  * Helpers shared by the ChatIM test files: a JSON client for the public API (users, friends), a
  * WebSocket client that queues frames, and readers for metrics (exposition text from a running
- * service, or a Metrics object in process). Not a test file itself.
+ * service, or a Metrics object in process), and an in-memory Redis for the gateway's route tests.
+ * Not a test file itself.
  */
+import { EventEmitter } from 'node:events';
 import { expect } from 'vitest';
 import WebSocket from 'ws';
 import type { StartedStack } from '../harness/stack/types.ts';
+import { KEYS } from './kit/keys.ts';
 import type { MetricName, Metrics } from './kit/metrics.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies of the API under test, checked by assertions
@@ -161,4 +164,46 @@ export async function counterValue(
   return data.values
     .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
     .reduce((sum, v) => sum + v.value, 0);
+}
+
+/** The part of ioredis the gateway uses, in memory. */
+export class FakeRedis extends EventEmitter {
+  readonly keys = new Map<string, string>();
+  status = 'ready';
+
+  async ping(): Promise<string> {
+    return 'PONG';
+  }
+  async exists(key: string): Promise<number> {
+    return this.keys.has(key) ? 1 : 0;
+  }
+  async set(key: string, value: string): Promise<string> {
+    this.keys.set(key, value);
+    return 'OK';
+  }
+  async del(key: string): Promise<number> {
+    return this.keys.delete(key) ? 1 : 0;
+  }
+  async subscribe(): Promise<number> {
+    return 1;
+  }
+  pipeline() {
+    const ops: [string, string][] = [];
+    const p = {
+      set: (key: string, value: string) => {
+        ops.push([key, value]);
+        return p;
+      },
+      exec: async () =>
+        ops.map(([k, v]) => {
+          this.keys.set(k, v);
+          return [null, 'OK'];
+        }),
+    };
+    return p;
+  }
+  /** What message-service publishes on `message_notifications` for one recipient. */
+  push(userId: string, frame: string): void {
+    this.emit('message', KEYS.notifications, `private|${userId}|${frame}`);
+  }
 }

@@ -4,65 +4,21 @@
  * "going away" (1001) on shutdown, each with the disconnect reason it counts. Redis is a small
  * in-memory fake: pub/sub pushes are emitted on the fake subscriber as Redis would deliver them.
  */
-import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import { waitUntil } from '../../harness/stack/wait.ts';
 import { InternalClient } from '../kit/http-client.ts';
-import { KEYS } from '../kit/keys.ts';
 import { Metrics } from '../kit/metrics.ts';
 import { RedisMetrics } from '../kit/redis.ts';
-import { counterValue } from '../test-support.ts';
+import { counterValue, FakeRedis } from '../test-support.ts';
 import { buildApp, type GatewayDeps } from './app.ts';
 import { signToken } from './jwt.ts';
 import { CLOSE } from './ws-hub.ts';
 
 const SECRET = 'ws-route-test-secret-0123456789abcdef';
 const DEADLINE = 20_000;
-
-/** The part of ioredis the gateway uses, in memory. */
-class FakeRedis extends EventEmitter {
-  readonly keys = new Map<string, string>();
-  status = 'ready';
-
-  async ping(): Promise<string> {
-    return 'PONG';
-  }
-  async exists(key: string): Promise<number> {
-    return this.keys.has(key) ? 1 : 0;
-  }
-  async set(key: string, value: string): Promise<string> {
-    this.keys.set(key, value);
-    return 'OK';
-  }
-  async del(key: string): Promise<number> {
-    return this.keys.delete(key) ? 1 : 0;
-  }
-  async subscribe(): Promise<number> {
-    return 1;
-  }
-  pipeline() {
-    const ops: [string, string][] = [];
-    const p = {
-      set: (key: string, value: string) => {
-        ops.push([key, value]);
-        return p;
-      },
-      exec: async () =>
-        ops.map(([k, v]) => {
-          this.keys.set(k, v);
-          return [null, 'OK'];
-        }),
-    };
-    return p;
-  }
-  /** What message-service publishes on `message_notifications` for one recipient. */
-  push(userId: string, frame: string): void {
-    this.emit('message', KEYS.notifications, `private|${userId}|${frame}`);
-  }
-}
 
 interface Gateway {
   app: FastifyInstance;
@@ -261,6 +217,18 @@ describe('GET /ws (injectWS)', () => {
       });
       expect((await stalled.closed).code).toBe(1006); // cut, not a close handshake: it never read the 4008
     });
+  });
+
+  it('accepts client frames far above the original 512-byte read limit (defect 13)', async () => {
+    const gw = await gateway();
+    const o = await open(gw, token('big'));
+    o.ws.send(JSON.stringify({ type: 'typing', pad: 'x'.repeat(8 * 1024) }));
+    o.ws.send('{"type":"ping"}');
+    await waitUntil(async () => o.frames.some((f) => f.includes('"pong"')), {
+      what: 'a pong after an 8 KiB frame',
+      timeoutMs: DEADLINE,
+    });
+    expect(o.ws.readyState).toBe(o.ws.OPEN);
   });
 
   it('checks the Origin header before anything else', async () => {
