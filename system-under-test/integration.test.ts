@@ -4,6 +4,7 @@
  * debug port, every declared metric sampled, graceful shutdown. One stack for the whole file.
  */
 
+import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +29,8 @@ import {
 
 const DEBUG_TOKEN = 'integration-debug-token-0123456789';
 const JWT_SECRET = 'integration-jwt-secret-0123456789abcdef';
+/** Small enough for the trimming test to reach, far above any other test's inbox. */
+const STREAM_MAXLEN = 100;
 
 let stack: StartedStack;
 let gw: string;
@@ -57,7 +60,10 @@ beforeAll(async () => {
           CHATIM_RATE_LIMIT_BURST: '40',
           CHATIM_WS_PING_INTERVAL_MS: '2000',
         },
-        'message-service': { CHATIM_PERSIST_RECLAIM_IDLE_MS: '1000' },
+        'message-service': {
+          CHATIM_PERSIST_RECLAIM_IDLE_MS: '1000',
+          CHATIM_STREAM_MAXLEN: String(STREAM_MAXLEN),
+        },
       },
     }),
   ]).start({ readyTimeoutMs: 60_000 });
@@ -66,6 +72,286 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+});
+
+/** A group owned by `owner` with `members`; returns its id. */
+async function groupOf(owner: User, members: User[], name = 'g'): Promise<string> {
+  return (
+    await ok('POST', '/api/v1/groups', {
+      token: owner.token,
+      body: { name, description: '', member_ids: members.map((m) => m.id) },
+    })
+  ).group_id;
+}
+
+/** Message ids of everything `u` can pull from the start of the inbox (all pages). */
+async function inboxIds(u: User): Promise<string[]> {
+  const ids: string[] = [];
+  let from = '0-0';
+  for (;;) {
+    const p = await ok('GET', `/api/v1/messages?limit=100&from_stream_id=${from}`, { token: u.token });
+    ids.push(...p.conversations.flatMap((c: J) => c.messages.map((m: J) => m.id)));
+    from = p.next_stream_id;
+    if (!p.has_more) return ids;
+  }
+}
+
+const sendGroup = async (from: User, gid: string, content: string): Promise<string> =>
+  (await ok('POST', '/api/v1/groups/messages', { token: from.token, body: { group_id: gid, content } })).msg
+    .id;
+
+// Before the main flow: that block ends by stopping the gateway. Each test here has its own users.
+describe('§8 defects stay fixed (chatim-surface.md; docs/defects.md)', () => {
+  it('defect 4: an admin can neither kick nor replace the owner; a friend request is handled once', async () => {
+    const [owner, admin, member, x] = await Promise.all([
+      newUser('owner'),
+      newUser('admin'),
+      newUser('member'),
+      newUser('x'),
+    ]);
+    const gid = await groupOf(owner, [admin, member]);
+    await ok('POST', `/api/v1/groups/${gid}/admin`, {
+      token: owner.token,
+      body: { user_id: admin.id, is_admin: true },
+    });
+    expect(
+      await call('DELETE', `/api/v1/groups/${gid}/members`, {
+        token: admin.token,
+        body: { user_ids: [owner.id] },
+      }),
+    ).toMatchObject({ status: 403, body: { code: ERRORS.NOT_GROUP_OWNER.code } });
+    expect(
+      await call('POST', `/api/v1/groups/${gid}/transfer`, {
+        token: admin.token,
+        body: { new_owner_id: member.id },
+      }),
+    ).toMatchObject({ status: 403, body: { code: ERRORS.NOT_GROUP_OWNER.code } });
+    const info = await ok('GET', `/api/v1/groups/${gid}`, { token: member.token });
+    expect(info.group.owner_id).toBe(owner.id);
+    // Control: an admin does remove a plain member.
+    await ok('DELETE', `/api/v1/groups/${gid}/members`, {
+      token: admin.token,
+      body: { user_ids: [member.id] },
+    });
+
+    const req = await ok('POST', '/api/v1/friends/requests', {
+      token: x.token,
+      body: { to_user_id: owner.id },
+    });
+    await ok('POST', '/api/v1/friends/requests/handle', {
+      token: owner.token,
+      body: { request_id: req.request_id, accept: true },
+    });
+    expect(
+      await call('POST', '/api/v1/friends/requests/handle', {
+        token: owner.token,
+        body: { request_id: req.request_id, accept: false },
+      }),
+    ).toMatchObject({ status: 409, body: { code: ERRORS.REQUEST_ALREADY_HANDLED.code } });
+    expect((await ok('GET', '/api/v1/friends', { token: x.token })).data.map((f: J) => f.user_id)).toEqual([
+      owner.id,
+    ]);
+  });
+
+  it('defect 5: pull fills id, to_user_id and group_id, counts only others’ messages, honours include_read and auto_mark', async () => {
+    const [u, v] = await Promise.all([newUser('u'), newUser('v')]);
+    await befriend(u, v);
+    const send = async (content: string) =>
+      (await ok('POST', '/api/v1/messages/send', { token: u.token, body: { to_user_id: v.id, content } }))
+        .msg;
+    const [m1, m2] = [await send('one'), await send('two')];
+    const gid = await groupOf(u, [v], 'pullers');
+    const g1 = await sendGroup(u, gid, 'to the group');
+
+    const pull = await ok('GET', '/api/v1/messages', { token: v.token });
+    const priv = pull.conversations.find((c: J) => c.conversation_id === `private:${u.id}`);
+    expect(priv.messages.map((m: J) => [m.id, m.to_user_id, m.group_id])).toEqual([
+      [m1.id, v.id, ''],
+      [m2.id, v.id, ''],
+    ]);
+    const grp = pull.conversations.find((c: J) => c.conversation_id === `group:${gid}`);
+    expect(grp).toMatchObject({ peer_name: 'pullers', unread_count: 1 }); // defect 9: names resolved
+    expect(grp.messages.map((m: J) => [m.id, m.group_id])).toEqual([[g1, gid]]);
+    expect(pull.total_unread).toBe(3);
+
+    // The sender's own copies are never unread, and include_read=false hides them.
+    const mine = await ok('GET', '/api/v1/messages', { token: u.token });
+    expect(mine.total_unread).toBe(0);
+    expect(mine.conversations.every((c: J) => c.unread_count === 0)).toBe(true);
+    expect(mine.conversations.flatMap((c: J) => c.messages).every((m: J) => m.is_read)).toBe(true);
+    expect(
+      (await ok('GET', '/api/v1/messages?include_read=false', { token: u.token })).conversations,
+    ).toEqual([]);
+
+    await ok('POST', '/api/v1/messages/read', { token: v.token, body: { message_id: m1.id } });
+    const unreadOnly = await ok('GET', '/api/v1/messages?include_read=false', { token: v.token });
+    expect(unreadOnly.conversations.flatMap((c: J) => c.messages.map((m: J) => m.id)).sort()).toEqual(
+      [m2.id, g1].sort(),
+    );
+
+    // auto_mark moves the cursor past what was returned: the next pull from the cursor is empty.
+    const marked = await ok('GET', '/api/v1/messages?auto_mark=true', { token: v.token });
+    expect(marked.cursor).toBe(marked.next_stream_id);
+    expect((await ok('GET', '/api/v1/messages', { token: v.token })).conversations).toEqual([]);
+  });
+
+  it('defect 7: the conversation list reports the list size as total, pages with has_more, refuses limit 0', async () => {
+    const [me, ...peers] = await Promise.all([
+      newUser('lister'),
+      newUser('p1'),
+      newUser('p2'),
+      newUser('p3'),
+    ]);
+    for (const p of peers)
+      await ok('POST', '/api/v1/conversations', {
+        token: me.token,
+        body: { conversation_id: `private:${p.id}` },
+      });
+    const first = await ok('GET', '/api/v1/conversations?limit=2', { token: me.token });
+    expect([first.conversations.length, first.total, first.has_more]).toEqual([2, 3, true]);
+    const rest = await ok('GET', '/api/v1/conversations?limit=2&offset=2', { token: me.token });
+    expect([rest.conversations.length, rest.total, rest.has_more]).toEqual([1, 3, false]);
+    expect(await call('GET', '/api/v1/conversations?limit=0', { token: me.token })).toMatchObject({
+      status: 400,
+      body: { code: ERRORS.VALIDATION_FAILED.code },
+    });
+  });
+
+  it('defect 8: the cursor only moves forward in stream-id order (not string order), and a refused request moves nothing', async () => {
+    const w = await newUser('w');
+    const advance = async (id: string) =>
+      (await ok('POST', '/api/v1/messages/cursor', { token: w.token, body: { last_seen_stream_id: id } }))
+        .cursor;
+    // Each pair is "greater" numerically but not as strings, or the other way round.
+    expect(await advance('9-0')).toBe('9-0');
+    expect(await advance('10-0')).toBe('10-0');
+    expect(await advance('10-9')).toBe('10-9');
+    expect(await advance('10-10')).toBe('10-10');
+    expect(await advance('10-9')).toBe('10-10');
+    expect(await advance('9-99')).toBe('10-10');
+    expect(
+      await call('POST', '/api/v1/messages/cursor', {
+        token: w.token,
+        body: { last_seen_stream_id: '99-0', conversation_type: 'group', peer_id: randomUUID() },
+      }),
+    ).toMatchObject({ status: 404, body: { code: ERRORS.MESSAGE_NOT_FOUND.code } });
+    expect(
+      await call('POST', '/api/v1/messages/cursor', {
+        token: w.token,
+        body: { last_seen_stream_id: '99-0', conversation_type: 'group' },
+      }),
+    ).toMatchObject({ status: 400, body: { code: ERRORS.VALIDATION_FAILED.code } });
+    expect(await advance('10-10')).toBe('10-10'); // still where it was
+  });
+
+  it('defect 10: group, member and join-request times are real Unix seconds', async () => {
+    const t0 = Math.floor(Date.now() / 1000) - 60;
+    const [o, j] = await Promise.all([newUser('timer'), newUser('joiner')]);
+    const gid = await groupOf(o, []);
+    const sane = (t: number) => t >= t0 && t <= Math.floor(Date.now() / 1000) + 60;
+    expect(sane((await ok('GET', `/api/v1/groups/${gid}`, { token: o.token })).group.created_at)).toBe(true);
+    expect(
+      (await ok('GET', '/api/v1/groups', { token: o.token })).groups.map((g: J) => sane(g.created_at)),
+    ).toEqual([true]);
+    expect(
+      (await ok('GET', `/api/v1/groups/${gid}/members`, { token: o.token })).members.map((m: J) =>
+        sane(m.joined_at),
+      ),
+    ).toEqual([true]);
+    const req = await ok('POST', '/api/v1/groups/join-requests', { token: j.token, body: { group_id: gid } });
+    await ok('POST', '/api/v1/groups/join-requests/handle', {
+      token: o.token,
+      body: { request_id: req.request_id, action: 2 },
+    });
+    const [r] = (await ok('GET', '/api/v1/groups/join-requests/my', { token: j.token })).requests;
+    expect([r.status, sane(r.created_at), sane(r.processed_at)]).toEqual(['rejected', true, true]);
+  });
+
+  it('defect 11: membership changes apply to the very next group message (add, join, remove, leave, dismiss)', async () => {
+    const [o, stay, added, joiner, removed, leaver] = (await Promise.all(
+      ['own', 'stay', 'added', 'joiner', 'removed', 'leaver'].map((n) => newUser(n)),
+    )) as [User, User, User, User, User, User];
+    const gid = await groupOf(o, [stay, removed, leaver]);
+    await sendGroup(o, gid, 'warm the member set');
+    await ok('POST', `/api/v1/groups/${gid}/members`, { token: o.token, body: { user_ids: [added.id] } });
+    const req = await ok('POST', '/api/v1/groups/join-requests', {
+      token: joiner.token,
+      body: { group_id: gid },
+    });
+    await ok('POST', '/api/v1/groups/join-requests/handle', {
+      token: o.token,
+      body: { request_id: req.request_id, action: 1 },
+    });
+    await ok('DELETE', `/api/v1/groups/${gid}/members`, { token: o.token, body: { user_ids: [removed.id] } });
+    await ok('DELETE', `/api/v1/groups/${gid}`, { token: leaver.token });
+    const after = await sendGroup(o, gid, 'after the changes');
+    const got = async (u: User) => (await inboxIds(u)).includes(after);
+    expect({
+      stay: await got(stay),
+      added: await got(added),
+      joiner: await got(joiner),
+      removed: await got(removed),
+      leaver: await got(leaver),
+    }).toEqual({ stay: true, added: true, joiner: true, removed: false, leaver: false });
+    await ok('POST', `/api/v1/groups/${gid}/dismiss`, { token: o.token });
+    expect(
+      await call('POST', '/api/v1/groups/messages', {
+        token: o.token,
+        body: { group_id: gid, content: 'gone?' },
+      }),
+    ).toMatchObject({ status: 404, body: { code: ERRORS.GROUP_NOT_FOUND.code } });
+  });
+
+  it('defect 12: the path’s group id decides, not a body group_id; join-request errors are catalogued 4xx', async () => {
+    const [o, m] = await Promise.all([newUser('pathowner'), newUser('pathmember')]);
+    const [g1, g2] = [await groupOf(o, [m], 'one'), await groupOf(o, [m], 'two')];
+    await ok('DELETE', `/api/v1/groups/${g1}/members`, {
+      token: o.token,
+      body: { group_id: g2, user_ids: [m.id] },
+    });
+    await ok('PUT', `/api/v1/groups/${g1}/info`, { token: o.token, body: { group_id: g2, name: 'renamed' } });
+    const total = async (gid: string) =>
+      (await ok('GET', `/api/v1/groups/${gid}/members`, { token: o.token })).total;
+    expect([await total(g1), await total(g2)]).toEqual([1, 2]);
+    const name = async (gid: string) =>
+      (await ok('GET', `/api/v1/groups/${gid}`, { token: o.token })).group.name;
+    expect([await name(g1), await name(g2)]).toEqual(['renamed', 'two']);
+    expect(
+      await call('POST', '/api/v1/groups/join-requests', {
+        token: m.token,
+        body: { group_id: randomUUID() },
+      }),
+    ).toMatchObject({ status: 404, body: { code: ERRORS.GROUP_NOT_FOUND.code } });
+    expect(
+      await call('POST', '/api/v1/groups/join-requests', { token: m.token, body: { group_id: g2 } }),
+    ).toMatchObject({ status: 409, body: { code: ERRORS.ALREADY_MEMBER.code } });
+  });
+
+  it('defect 14: inbox streams are trimmed to CHATIM_STREAM_MAXLEN; the newest entries stay', async () => {
+    // Five members send 30 group messages each (within the rate limit): 150 entries per inbox.
+    const users = await Promise.all(['t1', 't2', 't3', 't4', 't5'].map((n) => newUser(n)));
+    const [first, ...others] = users as [User, ...User[]];
+    const gid = await groupOf(first, others);
+    let last = '';
+    for (let i = 0; i < 30; i++) for (const u of users) last = await sendGroup(u, gid, `${i}`);
+    const ids = await inboxIds(first);
+    expect(ids.length).toBeGreaterThanOrEqual(STREAM_MAXLEN); // MAXLEN ~ trims whole nodes, never below
+    expect(ids.length).toBeLessThan(150);
+    expect(ids[ids.length - 1]).toBe(last);
+  });
+
+  it('defect 15: online means an open WebSocket, not a login within 24 h', async () => {
+    const [u, asker] = await Promise.all([newUser('onliner'), newUser('asker')]);
+    const online = async () =>
+      (await ok('GET', `/api/v1/users/${u.id}/online`, { token: asker.token })).is_online as boolean;
+    expect(await online()).toBe(false); // logged in, no socket
+    const ws = new WsClient(gw, u.token);
+    await ws.next((f) => f.type === 'welcome');
+    await waitUntil(online, { what: 'online while the socket is open', timeoutMs: DEADLINE });
+    ws.ws.close();
+    await ws.closed;
+    await waitUntil(async () => !(await online()), { what: 'offline once it closed', timeoutMs: DEADLINE });
+  });
 });
 
 describe('ChatIM on the real stack', () => {
