@@ -11,11 +11,13 @@ import { NativeStackRuntime } from '../../harness/stack/native/runtime.ts';
 import { fullStackComponents } from '../../harness/stack/native/sut-components.ts';
 import type { StartedStack } from '../../harness/stack/types.ts';
 import { waitUntil } from '../../harness/stack/wait.ts';
-import { Db } from '../kit/db.ts';
+import { Db, migrate } from '../kit/db.ts';
 import { KEYS } from '../kit/keys.ts';
 import { Metrics } from '../kit/metrics.ts';
 import { RedisMetrics } from '../kit/redis.ts';
 import { apiHelpers, counterValue, DEADLINE, metricsText, sampleValue, type User } from '../test-support.ts';
+import { USER_MIGRATIONS } from '../user-service/migrations.ts';
+import { MESSAGE_MIGRATIONS } from './migrations.ts';
 import { PersistWorker } from './persist-worker.ts';
 
 const SERVICE = 'message-service';
@@ -327,5 +329,20 @@ describe('persist worker', () => {
       what: 'all 5 messages in PostgreSQL after the restart',
       timeoutMs: DEADLINE,
     });
+  });
+
+  it('defect 15: migrations are recorded per service and version, so a restart re-runs none of them', async () => {
+    const recorded = await db.query<{ service: string; version: number }>(
+      'select',
+      'schema_migrations',
+      'SELECT service, version FROM schema_migrations ORDER BY service, version',
+    );
+    expect(recorded.rows).toEqual([
+      ...MESSAGE_MIGRATIONS.map((m) => ({ service: SERVICE, version: m.version })),
+      ...USER_MIGRATIONS.map((m) => ({ service: 'user-service', version: m.version })),
+    ]);
+    // What a second start does: nothing to apply, and no error from re-creating existing tables.
+    expect(await migrate(db, 'user-service', USER_MIGRATIONS)).toEqual([]);
+    expect(await migrate(db, SERVICE, MESSAGE_MIGRATIONS)).toEqual([]);
   });
 });
