@@ -244,6 +244,31 @@ describe('§8 defects stay fixed (chatim-surface.md; docs/defects.md)', () => {
     expect(await advance('10-10')).toBe('10-10'); // still where it was
   });
 
+  it('defect 9: pull and the conversation list carry the peer’s and the group’s name and avatar', async () => {
+    const [u, v] = await Promise.all([newUser('pictured'), newUser('viewer')]);
+    await befriend(u, v);
+    await ok('PUT', '/api/v1/users/me', { token: u.token, body: { avatar: 'https://img.example/u.png' } });
+    const gid = await groupOf(u, [v], 'painters');
+    await ok('PUT', `/api/v1/groups/${gid}/info`, {
+      token: u.token,
+      body: { avatar: 'https://img.example/g.png' },
+    });
+    await ok('POST', '/api/v1/messages/send', { token: u.token, body: { to_user_id: v.id, content: 'hi' } });
+    await sendGroup(u, gid, 'hi all');
+    const want = {
+      [`private:${u.id}`]: ['pictured', 'https://img.example/u.png'],
+      [`group:${gid}`]: ['painters', 'https://img.example/g.png'],
+    };
+    const pull = await ok('GET', '/api/v1/messages', { token: v.token });
+    expect(
+      Object.fromEntries(pull.conversations.map((c: J) => [c.conversation_id, [c.peer_name, c.peer_avatar]])),
+    ).toEqual(want);
+    const list = await ok('GET', '/api/v1/conversations', { token: v.token });
+    expect(
+      Object.fromEntries(list.conversations.map((c: J) => [c.conversation_id, [c.title, c.avatar]])),
+    ).toEqual(want);
+  });
+
   it('defect 10: group, member and join-request times are real Unix seconds', async () => {
     const t0 = Math.floor(Date.now() / 1000) - 60;
     const [o, j] = await Promise.all([newUser('timer'), newUser('joiner')]);

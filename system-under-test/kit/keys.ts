@@ -27,6 +27,9 @@ export const KEYS = {
   /** HASH: user id → display name; group id → group name (written by user-service). */
   userNames: 'names:user',
   groupNames: 'names:group',
+  /** HASH: user id → avatar URL; group id → avatar URL (only non-empty ones; written by user-service). */
+  userAvatars: 'avatars:user',
+  groupAvatars: 'avatars:group',
   /** String with TTL: present while the user has an open WebSocket on a gateway. */
   online: (userId: string) => `online_status:${userId}`,
   /** String with TTL: a revoked token id (until the token would have expired). */

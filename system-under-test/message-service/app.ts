@@ -319,13 +319,24 @@ export function buildApp(deps: MessageServiceDeps): FastifyInstance {
   async function names(userIds: Iterable<string>, groupIds: Iterable<string>) {
     const u = [...new Set(userIds)];
     const g = [...new Set(groupIds)];
-    const [un, gn] = await Promise.all([
-      u.length ? rm.timed('names_get', () => redis.hmget(KEYS.userNames, ...u)) : [],
-      g.length ? rm.timed('names_get', () => redis.hmget(KEYS.groupNames, ...g)) : [],
+    const get = (key: string, ids: string[]) =>
+      ids.length ? rm.timed('names_get', () => redis.hmget(key, ...ids)) : Promise.resolve([]);
+    const [un, gn, ua, ga] = await Promise.all([
+      get(KEYS.userNames, u),
+      get(KEYS.groupNames, g),
+      get(KEYS.userAvatars, u),
+      get(KEYS.groupAvatars, g),
     ]);
-    const users = new Map(u.map((id, i) => [id, un[i] ?? '']));
-    const groups = new Map(g.map((id, i) => [id, gn[i] ?? '']));
-    return { user: (id: string) => users.get(id) ?? '', group: (id: string) => groups.get(id) ?? '' };
+    const lookup = (ids: string[], values: (string | null)[]) => {
+      const map = new Map(ids.map((id, i) => [id, values[i] ?? '']));
+      return (id: string) => map.get(id) ?? '';
+    };
+    return {
+      user: lookup(u, un),
+      group: lookup(g, gn),
+      userAvatar: lookup(u, ua),
+      groupAvatar: lookup(g, ga),
+    };
   }
 
   async function unreadMaps(me: string) {
@@ -378,7 +389,7 @@ export function buildApp(deps: MessageServiceDeps): FastifyInstance {
         type,
         peer_id: peer,
         peer_name: type === 'group' ? n.group(peer) : n.user(peer),
-        peer_avatar: '',
+        peer_avatar: type === 'group' ? n.groupAvatar(peer) : n.userAvatar(peer),
         unread_count: marks.unread(conv),
         last_message_time: lastAt,
         messages: list.map((e) => ({
@@ -551,7 +562,7 @@ export function buildApp(deps: MessageServiceDeps): FastifyInstance {
           type,
           peer_id: peer,
           title: type === 'group' ? n.group(peer) : n.user(peer),
-          avatar: '',
+          avatar: type === 'group' ? n.groupAvatar(peer) : n.userAvatar(peer),
           last_message: last.content ?? '',
           last_message_time: last.created_at ?? Math.round(pinned ? item.score - PIN_OFFSET : item.score),
           unread_count: marks.unread(item.id),

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type pg from 'pg';
 import { backendSchema, route, USER_HEADER, UUID_PATTERN } from '../kit/api.ts';
 import { createApp } from '../kit/app.ts';
@@ -39,6 +39,12 @@ const secs = (d: Date | null | undefined) => (d ? Math.floor(d.getTime() / 1000)
 /** LIKE pattern for "contains", with the wildcards of the keyword escaped (defect 4). */
 export function likeContains(keyword: string): string {
   return `%${keyword.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** Mirrors an avatar into Redis for message-service's pull and conversation list (defect 9). */
+function setAvatar(multi: ChainableCommander, key: string, id: string, avatar: string | undefined) {
+  if (avatar === undefined) return multi;
+  return avatar === '' ? multi.hdel(key, id) : multi.hset(key, id, avatar);
 }
 
 function userOf(request: FastifyRequest): string {
@@ -235,17 +241,22 @@ export function buildApp(deps: UserServiceDeps): FastifyInstance {
       const { nickname, avatar } = request.body;
       if (nickname === undefined && avatar === undefined)
         throw new ApiError('VALIDATION_FAILED', 'nothing to update');
-      const r = await db.query<{ username: string; nickname: string }>(
+      const r = await db.query<{ username: string; nickname: string; avatar: string }>(
         'update',
         'users',
         `UPDATE users SET nickname = COALESCE($2, nickname), avatar = COALESCE($3, avatar), updated_at = now()
-        WHERE id = $1 RETURNING username, nickname`,
+        WHERE id = $1 RETURNING username, nickname, avatar`,
         [userOf(request), nickname ?? null, avatar ?? null],
       );
       const u = r.rows[0];
       if (!u) throw new ApiError('USER_NOT_FOUND');
       await rm.timed('names_set', () =>
-        redis.hset(KEYS.userNames, userOf(request), u.nickname || u.username),
+        setAvatar(
+          redis.multi().hset(KEYS.userNames, userOf(request), u.nickname || u.username),
+          KEYS.userAvatars,
+          userOf(request),
+          u.avatar,
+        ).exec(),
       );
       return { code: 0, message: '更新成功' };
     },
@@ -720,7 +731,13 @@ export function buildApp(deps: UserServiceDeps): FastifyInstance {
                 avatar = COALESCE($4, avatar), updated_at = now() WHERE id = $1`,
         [gid, name ?? null, description ?? null, avatar ?? null],
       );
-      if (name !== undefined) await rm.timed('names_set', () => redis.hset(KEYS.groupNames, gid, name));
+      if (name !== undefined || avatar !== undefined) {
+        await rm.timed('names_set', () => {
+          const multi = redis.multi();
+          if (name !== undefined) multi.hset(KEYS.groupNames, gid, name);
+          return setAvatar(multi, KEYS.groupAvatars, gid, avatar).exec();
+        });
+      }
       return { code: 0, message: '群信息更新成功' };
     },
   );
