@@ -1,6 +1,7 @@
 /**
  * Docs that cannot rot: docs/errors.md, docs/metrics.md and .env.example are checked against the
- * catalogues in code, both ways (nothing missing, nothing stale, every column equal).
+ * catalogues in code, both ways (nothing missing, nothing stale, every column equal); docs/defects.md
+ * may only cite regression tests that exist.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -83,5 +84,44 @@ describe('docs agree with code', () => {
       const spec = ENV_VARS[k as keyof typeof ENV_VARS] as { default?: string };
       expect(v, k).toBe(spec.default ?? '');
     }
+  });
+
+  it('docs/defects.md cites only tests that exist, and covers every §8 item', () => {
+    // Cells kept as written (tableRows strips the backticks the citations rely on).
+    const lines = read('docs/defects.md').split('\n');
+    const header = lines.findIndex((l) => l.startsWith('| Defect |'));
+    expect(header).toBeGreaterThanOrEqual(0);
+    const body = lines.slice(header + 2);
+    const end = body.findIndex((l) => !l.startsWith('|'));
+    const rows = body.slice(0, end < 0 ? body.length : end).map((l) =>
+      l
+        .slice(1, -1)
+        .split(' | ')
+        .map((c) => c.trim()),
+    );
+    const items = new Set<number>();
+    const problems: string[] = [];
+    for (const [defect = '', , tests = ''] of rows) {
+      const item = /^§8\.(\d+) /.exec(defect)?.[1];
+      if (item === undefined) problems.push(`row without a §8 reference: ${defect}`);
+      else items.add(Number(item));
+      const cited = [...tests.matchAll(/`([\w./-]+\.test\.ts)` "([^"]+)"/g)];
+      if (cited.length === 0 && !/not applicable|no test possible/.test(tests))
+        problems.push(`${defect}: no test cited and no reason given`);
+      for (const [, file = '', name = ''] of cited) {
+        let source: string;
+        try {
+          source = read(path.join('system-under-test', file));
+        } catch {
+          problems.push(`${defect}: no file ${file}`);
+          continue;
+        }
+        const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        if (!new RegExp(`\\bit\\(\\s*(['"\`])${escaped}\\1`).test(source))
+          problems.push(`${defect}: no test "${name}" in ${file}`);
+      }
+    }
+    expect(problems).toEqual([]);
+    expect([...items].sort((a, b) => a - b)).toEqual(Array.from({ length: 22 }, (_, i) => i + 1));
   });
 });
