@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { InterruptedError } from '../errors.ts';
 import { AlertSink } from './alert-sink.ts';
 
 const payload = (alertname: string, status: 'firing' | 'resolved') => ({
@@ -66,5 +67,16 @@ describe('AlertSink', () => {
     expect(text).toContain('# TYPE chatim_slo_alert_probe gauge');
     expect(text).toContain('chatim_slo_alert_probe{probe="doctor"} 1\n');
     expect(() => sink.setProbe('bad"name', 1)).toThrow('must be letters');
+  });
+
+  it('stops waiting when aborted, and rejects waiters still pending when it closes', async () => {
+    const sink = await AlertSink.start();
+    const controller = new AbortController();
+    const aborted = sink.waitFor(() => true, 60_000, controller.signal);
+    controller.abort();
+    await expect(aborted).rejects.toBeInstanceOf(InterruptedError);
+    const pending = sink.waitFor(() => true, 60_000);
+    await sink.close();
+    await expect(pending).rejects.toThrow('the alert sink was closed');
   });
 });

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { InterruptedError } from '../errors.ts';
 
 /** One Alertmanager webhook notification (payload version 4) with the time it reached the sink. */
 export interface AlertNotification {
@@ -38,6 +39,12 @@ export const ALERT_SINK_JOB = 'chatim-slo-harness';
 /** Gauge the harness sets to fire (1) or resolve (0) the synthetic ChatimSloAlertProbe alert. */
 export const ALERT_PROBE_METRIC = 'chatim_slo_alert_probe';
 
+interface Waiter {
+  predicate: (n: AlertNotification) => boolean;
+  resolve: (n: AlertNotification) => void;
+  reject: (err: Error) => void;
+}
+
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const MAX_KEPT = 10_000;
 
@@ -48,10 +55,7 @@ const MAX_KEPT = 10_000;
  */
 export class AlertSink implements AsyncDisposable {
   readonly #received: AlertNotification[] = [];
-  readonly #waiters = new Set<{
-    predicate: (n: AlertNotification) => boolean;
-    resolve: (n: AlertNotification) => void;
-  }>();
+  readonly #waiters = new Set<Waiter>();
   readonly #server: Server;
   readonly #probes = new Map<string, 0 | 1>();
   #port = 0;
@@ -91,35 +95,48 @@ export class AlertSink implements AsyncDisposable {
     return [...this.#received];
   }
 
-  waitFor(predicate: (n: AlertNotification) => boolean, timeoutMs: number): Promise<AlertNotification> {
+  waitFor(
+    predicate: (n: AlertNotification) => boolean,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<AlertNotification> {
     const already = this.#received.find(predicate);
     if (already) return Promise.resolve(already);
+    if (signal?.aborted) return Promise.reject(new InterruptedError('waiting for an alert notification'));
     return new Promise((resolve, reject) => {
-      const waiter = { predicate, resolve: (n: AlertNotification) => done(() => resolve(n)) };
+      const done = (settle: () => void) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.#waiters.delete(waiter);
+        settle();
+      };
+      const waiter: Waiter = {
+        predicate,
+        resolve: (n) => done(() => resolve(n)),
+        reject: (err) => done(() => reject(err)),
+      };
+      const onAbort = () => waiter.reject(new InterruptedError('waiting for an alert notification'));
       const timer = setTimeout(
         () =>
-          done(() =>
-            reject(
-              new Error(
-                `no matching alert notification within ${timeoutMs} ms (${this.#received.length} received so far)`,
-              ),
+          waiter.reject(
+            new Error(
+              `no matching alert notification within ${timeoutMs} ms (${this.#received.length} received so far)`,
             ),
           ),
         timeoutMs,
       );
-      const done = (settle: () => void) => {
-        clearTimeout(timer);
-        this.#waiters.delete(waiter);
-        settle();
-      };
+      timer.unref();
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiters.add(waiter);
     });
   }
 
   async close(): Promise<void> {
+    for (const waiter of [...this.#waiters]) waiter.reject(new Error('the alert sink was closed'));
     if (!this.#server.listening) return;
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeAllConnections();
+    await closed;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -82,7 +82,11 @@ export interface AlertSinkView {
   /** Every notification received so far, oldest first. */
   notifications(): readonly AlertNotification[];
   /** Resolves with the first notification (already received or arriving later) that matches, or rejects at the deadline. */
-  waitFor(predicate: (n: AlertNotification) => boolean, timeoutMs: number): Promise<AlertNotification>;
+  waitFor(
+    predicate: (n: AlertNotification) => boolean,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<AlertNotification>;
   /**
    * Sets the synthetic probe gauge the sink exposes to Prometheus; the harness rule
    * ChatimSloAlertProbe fires while it is 1, so the alert path can be timed (and its resolution

@@ -332,58 +332,70 @@ export class NativeStackRuntime implements StackRuntime {
     const profile = TIMING_PROFILES[options.profile ?? 'fast'];
     const id = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
     const dir = await mkdtemp(path.join(os.tmpdir(), `chatim-slo-stack-${id}-`));
-    const registry = await StackRegistry.create(id, dir, options.keep ?? false);
-    const sink = await AlertSink.start();
+    // Everything acquired before the components start is released if assembling the stack fails.
+    let registry: StackRegistry | undefined;
+    let sink: AlertSink | undefined;
+    let stack: NativeStack;
+    try {
+      registry = await StackRegistry.create(id, dir, options.keep ?? false);
+      const started = await AlertSink.start();
+      sink = started;
 
-    const wanted = components.flatMap((c) => c.ports.map((p) => `${c.name}/${p}`));
-    const allocated = await allocatePorts(wanted.length);
-    const portMap = new Map(wanted.map((key, i) => [key, allocated[i]!]));
-    const port = (component: string, name?: string) => {
-      const def = components.find((c) => c.name === component);
-      const key = `${component}/${name ?? def?.ports[0]}`;
-      const value = portMap.get(key);
-      if (value === undefined) throw new Error(`no port ${key} in this stack`);
-      return value;
-    };
-    const secrets: StackSecrets = {
-      postgresUser: 'chatim',
-      postgresPassword: randomBytes(12).toString('base64url'),
-      postgresDatabase: 'chatim',
-    };
-    const scrapeTargets = (): ScrapeTarget[] => [
-      ...components.flatMap((c) =>
-        c.scrape
-          ? [
-              {
-                job: c.scrape.job,
-                address: `127.0.0.1:${port(c.name, c.scrape.port)}`,
-                metricsPath: c.scrape.path ?? '/metrics',
-              },
-            ]
-          : [],
-      ),
-      { job: ALERT_SINK_JOB, address: `127.0.0.1:${sink.port}`, metricsPath: '/metrics' },
-    ];
-
-    const jobs = [...new Set(scrapeTargets().map((t) => t.job))];
-    const endpoints = endpointsOf(port, secrets, sink.url);
-    const stack = new NativeStack(id, dir, profile, endpoints, registry, sink, options, signal, jobs);
-    await mkdir(path.join(dir, 'logs'));
-    for (const def of components) {
-      const ctx: ComponentContext = {
-        stackDir: dir,
-        dir: path.join(dir, 'data', def.name),
-        profile,
-        options,
-        secrets,
-        alertSinkUrl: sink.url,
-        port,
-        scrapeTargets,
+      const wanted = components.flatMap((c) => c.ports.map((p) => `${c.name}/${p}`));
+      const allocated = await allocatePorts(wanted.length);
+      const portMap = new Map(wanted.map((key, i) => [key, allocated[i]!]));
+      const port = (component: string, name?: string) => {
+        const def = components.find((c) => c.name === component);
+        const key = `${component}/${name ?? def?.ports[0]}`;
+        const value = portMap.get(key);
+        if (value === undefined) throw new Error(`no port ${key} in this stack`);
+        return value;
       };
-      stack.components.set(
-        def.name,
-        new NativeComponentHandle(def, ctx, path.join(dir, 'logs', `${def.name}.log`), stack),
-      );
+      const secrets: StackSecrets = {
+        postgresUser: 'chatim',
+        postgresPassword: randomBytes(12).toString('base64url'),
+        postgresDatabase: 'chatim',
+      };
+      const scrapeTargets = (): ScrapeTarget[] => [
+        ...components.flatMap((c) =>
+          c.scrape
+            ? [
+                {
+                  job: c.scrape.job,
+                  address: `127.0.0.1:${port(c.name, c.scrape.port)}`,
+                  metricsPath: c.scrape.path ?? '/metrics',
+                },
+              ]
+            : [],
+        ),
+        { job: ALERT_SINK_JOB, address: `127.0.0.1:${started.port}`, metricsPath: '/metrics' },
+      ];
+
+      const jobs = [...new Set(scrapeTargets().map((t) => t.job))];
+      const endpoints = endpointsOf(port, secrets, started.url);
+      stack = new NativeStack(id, dir, profile, endpoints, registry, started, options, signal, jobs);
+      await mkdir(path.join(dir, 'logs'));
+      for (const def of components) {
+        const ctx: ComponentContext = {
+          stackDir: dir,
+          dir: path.join(dir, 'data', def.name),
+          profile,
+          options,
+          secrets,
+          alertSinkUrl: started.url,
+          port,
+          scrapeTargets,
+        };
+        stack.components.set(
+          def.name,
+          new NativeComponentHandle(def, ctx, path.join(dir, 'logs', `${def.name}.log`), stack),
+        );
+      }
+    } catch (err) {
+      await sink?.close();
+      await registry?.remove();
+      if (!options.keep) await rm(dir, { recursive: true, force: true });
+      throw err;
     }
 
     try {
