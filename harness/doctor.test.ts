@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runDoctor } from './doctor.ts';
+import { InterruptedError } from './errors.ts';
 import type { NativeComponent } from './stack/native/component.ts';
 import { coreComponents } from './stack/native/core-components.ts';
 import { redisPing } from './stack/native/probes.ts';
@@ -9,7 +10,7 @@ import { toolByName } from './tools/manifest.ts';
 describe('doctor', () => {
   it('passes every check on a healthy stack and times the alert path', async () => {
     const report = await runDoctor();
-    const failed = report.checks.filter((c) => !c.ok);
+    const failed = report.checks.filter((c) => c.status !== 'ok');
     expect(failed, JSON.stringify(failed, null, 2)).toEqual([]);
     expect(report.checks.map((c) => c.name)).toEqual([
       'tools',
@@ -56,8 +57,29 @@ describe('doctor', () => {
     });
     expect(report.ok).toBe(false);
     const targets = report.checks.find((c) => c.name === 'prometheus targets up');
-    expect(targets?.ok).toBe(false);
+    expect(targets?.status).toBe('failed');
     expect(targets?.detail).toContain('down: not-an-exporter');
-    expect(report.checks.find((c) => c.name === 'teardown')?.ok).toBe(true);
+    expect(report.checks.find((c) => c.name === 'teardown')?.status).toBe('ok');
+    // A stack without the ChatIM services says so instead of silently dropping the check.
+    expect(report.checks.find((c) => c.name === 'chatim services ready')).toMatchObject({
+      status: 'skipped',
+      detail: 'this stack has no ChatIM services',
+    });
+  });
+
+  it('stops when interrupted: tears down and throws InterruptedError instead of reporting a result', async () => {
+    const controller = new AbortController();
+    const lines: string[] = [];
+    const running = runDoctor({
+      signal: controller.signal,
+      runtime: new NativeStackRuntime(coreComponents),
+      log: (line) => {
+        lines.push(line);
+        if (line.startsWith('✓ stack start')) controller.abort();
+      },
+    });
+    await expect(running).rejects.toBeInstanceOf(InterruptedError);
+    expect(lines.some((l) => l.startsWith('✓ teardown'))).toBe(true);
+    expect(lines.some((l) => l.includes('alert path'))).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 import { ALERT_PROBE_ALERT, WATCHDOG_ALERT } from '../monitoring/rules/harness.ts';
 import { PrometheusClient } from '../slo/prometheus-client.ts';
 import { up } from '../slo/promql.ts';
-import { InterruptedError } from './errors.ts';
+import { InterruptedError, throwIfAborted } from './errors.ts';
 import type { AlertNotification } from './stack/alert-sink.ts';
 import { redisPing } from './stack/native/probes.ts';
 import { NativeStackRuntime } from './stack/native/runtime.ts';
@@ -14,7 +14,8 @@ import { checkTools } from './tools/check.ts';
 
 export interface DoctorCheck {
   readonly name: string;
-  readonly ok: boolean;
+  /** `skipped` says why a check did not apply to this stack; it is never counted as ok. */
+  readonly status: 'ok' | 'failed' | 'skipped';
   readonly ms: number;
   readonly detail: string;
 }
@@ -37,24 +38,34 @@ export interface DoctorOptions {
 
 class Checks {
   readonly list: DoctorCheck[] = [];
-  constructor(private readonly log: (line: string) => void) {}
+  constructor(
+    private readonly log: (line: string) => void,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
 
-  async run(name: string, fn: () => Promise<string>): Promise<boolean> {
+  /** Runs one check; an interrupt stops the doctor (except for `always` checks such as teardown). */
+  async run(name: string, fn: () => Promise<string>, options: { always?: boolean } = {}): Promise<boolean> {
+    if (!options.always) throwIfAborted(this.signal, `running the doctor (before "${name}")`);
     const t0 = Date.now();
     try {
       const detail = await fn();
-      this.#add({ name, ok: true, ms: Date.now() - t0, detail });
+      this.#add({ name, status: 'ok', ms: Date.now() - t0, detail });
       return true;
     } catch (err) {
-      if (err instanceof InterruptedError) throw err;
-      this.#add({ name, ok: false, ms: Date.now() - t0, detail: (err as Error).message });
+      if (err instanceof InterruptedError && !options.always) throw err;
+      this.#add({ name, status: 'failed', ms: Date.now() - t0, detail: (err as Error).message });
       return false;
     }
   }
 
+  skip(name: string, why: string): void {
+    this.#add({ name, status: 'skipped', ms: 0, detail: why });
+  }
+
   #add(check: DoctorCheck): void {
     this.list.push(check);
-    this.log(`${check.ok ? '✓' : '✗'} ${check.name}: ${check.detail.split('\n')[0]}`);
+    const mark = { ok: '✓', failed: '✗', skipped: '-' }[check.status];
+    this.log(`${mark} ${check.name}: ${check.detail.split('\n')[0]}`);
   }
 }
 
@@ -65,7 +76,7 @@ class Checks {
 export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
   const log = options.log ?? (() => {});
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const checks = new Checks(log);
+  const checks = new Checks(log, options.signal);
   let alertPathMs: number | undefined;
   let stackStartupMs: number | undefined;
 
@@ -94,7 +105,6 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   const prom = new PrometheusClient(s.endpoints.prometheus.url);
   const pids = [...s.components.values()].map((h) => h.pid).filter((p): p is number => p !== undefined);
   const ports = [...s.components.values()].flatMap((h) => Object.values(h.ports));
-  const expectedJobs = s.scrapeJobs.length;
 
   try {
     await checks.run('prometheus targets up', async () => {
@@ -104,8 +114,9 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
           const samples = await prom.instantQuery(up());
           const down = samples.filter((x) => x.value !== 1).map((x) => x.metric.job ?? '?');
           last = `${samples.length} targets, down: ${down.join(', ') || 'none'}`;
-          const jobs = new Set(samples.map((x) => x.metric.job));
-          return down.length === 0 && jobs.size === expectedJobs;
+          const missing = s.scrapeJobs.filter((job) => !samples.some((x) => x.metric.job === job));
+          last += missing.length > 0 ? `, not scraped yet: ${missing.join(', ')}` : '';
+          return down.length === 0 && missing.length === 0;
         },
         { what: 'every Prometheus target to report up == 1', timeoutMs, signal: options.signal },
       ).catch((err: Error) => {
@@ -115,7 +126,8 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     });
 
     const services = Object.values(SUT).filter((name) => s.components.has(name));
-    if (services.length > 0) {
+    if (services.length === 0) checks.skip('chatim services ready', 'this stack has no ChatIM services');
+    else {
       await checks.run('chatim services ready', async () => {
         for (const name of services)
           await httpOk(`http://127.0.0.1:${s.component(name).ports.main}/readyz`, 5000);
@@ -163,6 +175,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
       const n = await s.alertSink.waitFor(
         (x) => x.payload.alerts.some((a) => a.labels.alertname === WATCHDOG_ALERT && a.status === 'firing'),
         timeoutMs,
+        options.signal,
       );
       const active = (await prom.alerts()).find((a) => a.labels.alertname === WATCHDOG_ALERT);
       if (!active) throw new Error(`${WATCHDOG_ALERT} reached the sink but Prometheus does not list it`);
@@ -176,7 +189,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
             a.labels.alertname === ALERT_PROBE_ALERT && a.labels.probe === 'doctor' && a.status === status,
         );
       s.alertSink.setProbe('doctor', 1);
-      const fired = await s.alertSink.waitFor(isProbe('firing'), timeoutMs);
+      const fired = await s.alertSink.waitFor(isProbe('firing'), timeoutMs, options.signal);
       const active = (await prom.alerts()).find(
         (a) => a.labels.alertname === ALERT_PROBE_ALERT && a.labels.probe === 'doctor',
       );
@@ -184,22 +197,31 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
       alertPathMs = fired.receivedAt - Date.parse(active.activeAt);
       const resolveStart = Date.now();
       s.alertSink.setProbe('doctor', 0);
-      const resolved = await s.alertSink.waitFor(isProbe('resolved'), timeoutMs);
+      const resolved = await s.alertSink.waitFor(isProbe('resolved'), timeoutMs, options.signal);
       return (
         `${ALERT_PROBE_ALERT} delivered ${alertPathMs} ms after the rule fired (receiver ${fired.payload.receiver}); ` +
         `resolved notification ${resolved.receivedAt - resolveStart} ms after the probe was cleared`
       );
     });
   } finally {
-    await checks.run('teardown', async () => {
-      await s.stop();
-      const left = (await Promise.all(pids.map((p) => processGroupMembers(p)))).flat();
-      if (left.length > 0) throw new Error(`processes left: ${left.join(', ')}`);
-      const busy = [];
-      for (const p of ports) if (!(await portIsFree(p))) busy.push(p);
-      if (busy.length > 0) throw new Error(`ports still in use: ${busy.join(', ')}`);
-      return `${pids.length} process groups gone, ${ports.length} ports free`;
-    });
+    await checks.run(
+      'teardown',
+      async () => {
+        await s.stop();
+        const left = (await Promise.all(pids.map((p) => processGroupMembers(p)))).flat();
+        if (left.length > 0) throw new Error(`processes left: ${left.join(', ')}`);
+        const busy = [];
+        for (const p of ports) if (!(await portIsFree(p))) busy.push(p);
+        if (busy.length > 0) throw new Error(`ports still in use: ${busy.join(', ')}`);
+        return `${pids.length} process groups gone, ${ports.length} ports free`;
+      },
+      { always: true },
+    );
   }
-  return { ok: checks.list.every((c) => c.ok), checks: checks.list, alertPathMs, stackStartupMs };
+  return {
+    ok: checks.list.every((c) => c.status !== 'failed'),
+    checks: checks.list,
+    alertPathMs,
+    stackStartupMs,
+  };
 }

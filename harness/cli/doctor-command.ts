@@ -25,13 +25,13 @@ export async function doctorCommand(ctx: CommandContext, args: readonly string[]
         ['check', 'result', 'time', 'detail'],
         report.checks.map((c) => [
           c.name,
-          c.ok ? 'ok' : 'FAIL',
+          { ok: 'ok', failed: 'FAIL', skipped: 'skipped' }[c.status],
           formatMs(c.ms),
           c.detail.replace(/\n[\s\S]*/, ' …'),
         ]),
       ),
     );
-    const failed = report.checks.filter((c) => !c.ok);
+    const failed = report.checks.filter((c) => c.status === 'failed');
     for (const c of failed) ctx.err(`\n${c.name} failed:\n${c.detail}`);
     ctx.out(failed.length === 0 ? '\nall checks passed' : `\n${failed.length} check(s) failed`);
   }
