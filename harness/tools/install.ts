@@ -1,4 +1,4 @@
-import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HarnessError, throwIfAborted } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -113,20 +113,14 @@ async function installAptPackages(tools: readonly AptTool[], options: InstallOpt
   }
 }
 
+const POLICY_MARKER = '# written by chatim-slo tools install; removed when it ends';
+
 async function denyServiceStarts(): Promise<() => Promise<void>> {
-  try {
-    await access(POLICY_RC_D);
-    return async () => {}; // the machine already has a policy; leave it as it is
-  } catch {
-    await writeFile(
-      POLICY_RC_D,
-      '#!/bin/sh\n# written by chatim-slo tools install; removed when it ends\nexit 101\n',
-      {
-        mode: 0o755,
-      },
-    );
-    return () => rm(POLICY_RC_D, { force: true });
-  }
+  const existing = await readFile(POLICY_RC_D, 'utf8').catch(() => undefined);
+  // The machine's own policy stays as it is; ours (even one a killed install left behind) goes at the end.
+  if (existing !== undefined && !existing.includes(POLICY_MARKER)) return async () => {};
+  await writeFile(POLICY_RC_D, `#!/bin/sh\n${POLICY_MARKER}\nexit 101\n`, { mode: 0o755 });
+  return () => rm(POLICY_RC_D, { force: true });
 }
 
 async function installGoTools(tools: readonly GoTool[], options: InstallOptions): Promise<void> {
