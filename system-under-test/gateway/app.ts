@@ -8,7 +8,7 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { API_PREFIX, ROUTES, route, USER_HEADER } from '../kit/api.ts';
-import { createApp } from '../kit/app.ts';
+import { createApp, type LogStream } from '../kit/app.ts';
 import { ApiError } from '../kit/errors.ts';
 import type { Faults } from '../kit/faults.ts';
 import type { InternalClient } from '../kit/http-client.ts';
@@ -36,6 +36,8 @@ export interface GatewayDeps {
   readonly rateLimitPerSecond: number;
   readonly rateLimitBurst: number;
   readonly logLevel?: string;
+  /** Where log lines go (default stdout). */
+  readonly logStream?: LogStream;
 }
 
 declare module 'fastify' {
@@ -83,6 +85,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     metrics: deps.metrics,
     faults: deps.faults,
     logLevel: deps.logLevel,
+    logStream: deps.logStream,
     ready: async () => {
       await rm.timed('ping', () => redis.ping());
       if (!subscribed || deps.subscriber.status !== 'ready')

@@ -127,6 +127,21 @@ describe('GET /ws (injectWS)', () => {
     await expect(gw.app.injectWS('/ws?token=abc.def.ghi')).rejects.toThrow(/401/);
   });
 
+  it('never writes a ?token= to the log, accepted or refused; the /ws path is still logged', async () => {
+    const lines: string[] = [];
+    const gw = await gateway({ logLevel: 'info', logStream: { write: (line) => lines.push(line) } });
+    const t = token('logged');
+    const o = await open(gw, t, { viaQuery: true });
+    await waitUntil(async () => o.frames.length > 0, { what: 'welcome', timeoutMs: DEADLINE });
+    await expect(gw.app.injectWS(`/ws?token=${t}x`)).rejects.toThrow(/401/);
+    await waitUntil(async () => lines.filter((l) => l.includes('/ws')).length >= 2, {
+      what: 'both upgrades logged',
+      timeoutMs: DEADLINE,
+    });
+    expect(lines.join('\n')).not.toContain(t);
+    expect(lines.join('\n')).not.toContain('token=');
+  });
+
   it('closes a socket that stops answering pings with 4003, and counts heartbeat_timeout', async () => {
     const gw = await gateway({ wsPingIntervalMs: 100 });
     const live = await open(gw, token('alive'));

@@ -2,7 +2,7 @@
  * The fastify app factory every service uses: one error handler mapping everything to the error
  * catalogue (never a stack trace or an internal message in a body), one 404 label, metrics hooks
  * with cached label children, strict body validation (no type coercion) and coercing query/params
- * validation, and the fault switchboard's request hooks.
+ * validation, the fault switchboard's request hooks, and request logs without query strings.
  */
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -27,10 +27,34 @@ export class DependencyError extends Error {
   }
 }
 
+/** A pino destination: one JSON line per `write`. */
+export interface LogStream {
+  write(line: string): void;
+}
+
+/**
+ * The `req` of every request log line. Fastify's default logs `req.url`, query string included, and
+ * `/ws?token=<JWT>` would put a bearer token in the log (and any other query value, e.g. a search
+ * keyword). The path is enough to follow a request; the query string is dropped.
+ */
+export function requestLogFields(req: FastifyRequest): Record<string, unknown> {
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  return {
+    method: req.method,
+    url: q < 0 ? url : url.slice(0, q),
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
 export interface AppOptions {
   readonly metrics: Metrics;
   readonly faults?: Faults | undefined;
   readonly logLevel?: string;
+  /** Where log lines go (default stdout); tests pass a collector. */
+  readonly logStream?: LogStream | undefined;
   readonly bodyLimit?: number;
   /** Readiness: resolves when every dependency answers; rejects naming the one that does not. */
   readonly ready?: () => Promise<void>;
@@ -86,7 +110,11 @@ const coercingAjv = new Ajv({
 
 export function createApp(options: AppOptions): FastifyInstance {
   const app = Fastify({
-    logger: { level: options.logLevel ?? 'silent' },
+    logger: {
+      level: options.logLevel ?? 'silent',
+      serializers: { req: requestLogFields },
+      ...(options.logStream ? { stream: options.logStream } : {}),
+    },
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Keep-alive sockets from the gateway must outlive its pool's idle timeout.
     keepAliveTimeout: 72_000,

@@ -164,6 +164,30 @@ describe('createApp', () => {
     expect(text).not.toContain('/users/123');
   });
 
+  it('logs request paths without the query string, so a ?token= never reaches the log', async () => {
+    const lines: string[] = [];
+    const app = createApp({
+      metrics: new Metrics('user-service'),
+      logLevel: 'info',
+      logStream: { write: (line) => lines.push(line) },
+    });
+    app.get('/things/:id', async () => ({ code: 0 }));
+    const secret = 'eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.c2lnbmF0dXJl';
+    await app.inject({ method: 'GET', url: `/things/7?token=${secret}&keyword=private` });
+    await app.inject({ method: 'GET', url: `/nowhere?token=${secret}` });
+    await waitUntil(async () => lines.filter((l) => l.includes('request completed')).length === 2, {
+      what: 'both requests logged',
+      timeoutMs: 10_000,
+    });
+    const urls = lines
+      .map((l) => JSON.parse(l) as { req?: { url?: string } })
+      .flatMap((l) => l.req?.url ?? []);
+    expect(urls).toEqual(['/things/7', '/nowhere']); // the path is still there
+    expect(lines.join('\n')).not.toContain(secret);
+    expect(lines.join('\n')).not.toContain('keyword=private');
+    await app.close();
+  });
+
   it('applies the error fault only to matching routes, and clears it', async () => {
     const { app, faults } = appWithRoutes();
     faults.set('error', { rate: 1, status: 502, route: '/things' }, 60);
