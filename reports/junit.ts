@@ -3,8 +3,9 @@
  * each objective as a test. A fail is a <failure>; an inconclusive SLO is an <error type="inconclusive">:
  * in JUnit an error means "the test could not be carried out", which is exactly what inconclusive
  * means, and CI systems show it red — a <skipped> would look like a pass on most dashboards, and
- * inconclusive must never look like a pass. Cross-checks that disagree are errors too; "not checked"
- * ones are skipped (nothing to decide). docs/slos.md ("junit.xml") documents this.
+ * inconclusive must never look like a pass. Cross-checks that disagree or could not be carried out
+ * (status `error`) are errors too; only "not checked" ones (no client series: nothing to decide) are
+ * skipped. docs/slos.md ("junit.xml") documents this.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -51,7 +52,7 @@ export function junitXml(run: RunIdentity, result: VerifyResult): string {
   const failures = result.slos.filter((s) => s.verdict === 'fail').length;
   const errors =
     result.slos.filter((s) => s.verdict === 'inconclusive').length +
-    result.crossChecks.filter((c) => c.status === 'disagree').length;
+    result.crossChecks.filter((c) => c.status === 'disagree' || c.status === 'error').length;
   const skipped = result.crossChecks.filter((c) => c.status === 'not checked').length;
   const tests = result.slos.length + result.crossChecks.length;
   const time = (result.elapsedMs / 1000).toFixed(3);
@@ -83,9 +84,19 @@ export function junitXml(run: RunIdentity, result: VerifyResult): string {
   }
   for (const c of result.crossChecks) {
     out.push(`    <testcase classname="slo.cross-check" name="${a(c.name)}" time="0">`);
-    if (c.status === 'disagree')
-      out.push(`      <error type="cross-check-disagreement" message="${a(c.message)}"/>`);
-    if (c.status === 'not checked') out.push(`      <skipped message="${a(c.message)}"/>`);
+    switch (c.status) {
+      case 'disagree':
+        out.push(`      <error type="cross-check-disagreement" message="${a(c.message)}"/>`);
+        break;
+      case 'error':
+        out.push(`      <error type="cross-check-error" message="${a(c.message)}"/>`);
+        break;
+      case 'not checked':
+        out.push(`      <skipped message="${a(c.message)}"/>`);
+        break;
+      case 'agree':
+        break;
+    }
     out.push('    </testcase>');
   }
   out.push('  </testsuite>', '</testsuites>', '');

@@ -65,6 +65,15 @@ const RESULT: VerifyResult = {
       tolerance: 0.05,
       message: 'client 10 vs server 5',
     },
+    {
+      name: 'server-gone',
+      status: 'error',
+      client: 10,
+      server: null,
+      difference: null,
+      tolerance: 0.05,
+      message: 'error: Prometheus answered 422 <bad>',
+    },
   ],
   overall: 'fail',
   exitCode: ExitCode.SloFailed,
@@ -118,6 +127,7 @@ describe('verdict.json', () => {
     expect(json.slos.map((s: { measured: unknown }) => s.measured)).toEqual([0.05, '+Inf', 'NaN', null]);
     expect(json.slos[1].errorBudgetUsed).toBe('+Inf');
     expect(json.crossChecks[1].status).toBe('disagree');
+    expect(json.crossChecks[2]).toMatchObject({ status: 'error', client: 10, server: null });
   });
 
   it('has every field documented in docs/slos.md (and the check catches an undocumented one)', async () => {
@@ -137,8 +147,8 @@ describe('verdict.json', () => {
 describe('junit.xml', () => {
   it('has one testcase per SLO and per cross-check: failure for fail, error for inconclusive', async () => {
     const xml = await readFile(await writeJunitXml(scratch, RUN, RESULT), 'utf8');
-    expect(xml.match(/<testcase /g)).toHaveLength(6);
-    expect(xml).toContain('tests="6" failures="1" errors="3" skipped="1"');
+    expect(xml.match(/<testcase /g)).toHaveLength(7);
+    expect(xml).toContain('tests="7" failures="1" errors="4" skipped="1"');
     const tc = (name: string) => xml.split(`name="${name}: `)[1]!.split('</testcase>')[0]!;
     expect(tc('a-pass')).not.toMatch(/<failure|<error|<skipped/);
     expect(tc('b-fail')).toMatch(
@@ -152,6 +162,10 @@ describe('junit.xml', () => {
       /name="http-requests"[^>]*>\s*<skipped message="not checked: no client series in the window"\/>/,
     );
     expect(xml).toMatch(/name="messages-sent"[^>]*>\s*<error type="cross-check-disagreement"/);
+    // A cross-check that could not be carried out is red, never a harmless-looking skip.
+    expect(xml).toMatch(
+      /name="server-gone"[^>]*>\s*<error type="cross-check-error" message="error: Prometheus answered 422 &lt;bad&gt;"\/>/,
+    );
   });
 
   it('is well-formed XML with every text escaped (and the check catches raw markup)', () => {

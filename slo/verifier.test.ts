@@ -222,7 +222,8 @@ describe('verifier verdicts (fake Prometheus)', () => {
     });
     expect(r.slos.map((s) => s.verdict)).toEqual(defs.map(() => 'inconclusive'));
     for (const s of r.slos) expect(s.reasons.join(' ')).toMatch(/unreachable/);
-    expect(r.crossChecks.every((c) => c.status === 'not checked')).toBe(true);
+    // A cross-check whose query failed is an error, never "not checked".
+    expect(r.crossChecks.map((c) => c.status)).toEqual(CROSS_CHECKS.map(() => 'error'));
     expect(r.exitCode).toBe(ExitCode.Inconclusive);
   });
 
@@ -299,6 +300,68 @@ describe('cross-checks', () => {
       status: 'not checked',
       message: 'not checked: no client series in the window',
     });
+    expect(compareCounts('x', undefined, undefined, 0.05).status).toBe('not checked');
+  });
+
+  it('disagree when the client saw traffic and the server has no series at all', () => {
+    expect(compareCounts('x', 1000, undefined, 0.05)).toEqual({
+      name: 'x',
+      status: 'disagree',
+      client: 1000,
+      server: null,
+      difference: null,
+      tolerance: 0.05,
+      message: "client 1000 vs no server series in the window: the server saw none of the client's traffic",
+    });
+    // Even zero client traffic: a missing server series is not "nothing to compare".
+    expect(compareCounts('x', 0, undefined, 0.05).status).toBe('disagree');
+  });
+
+  it('are an error when a count is not a finite number', () => {
+    expect(compareCounts('x', Number.NaN, 1000, 0.05)).toMatchObject({ status: 'error', difference: null });
+    expect(compareCounts('x', 1000, Number.NaN, 0.05).status).toBe('error');
+    expect(compareCounts('x', 1000, Number.POSITIVE_INFINITY, 0.05).status).toBe('error');
+  });
+
+  it('make a passing run inconclusive on disagree and error; only "not checked" leaves it alone', () => {
+    const pass = [{ verdict: 'pass' as const }];
+    expect(overallVerdict(pass, [{ status: 'agree' }, { status: 'not checked' }])).toBe('pass');
+    expect(overallVerdict(pass, [{ status: 'agree' }, { status: 'disagree' }])).toBe('inconclusive');
+    expect(overallVerdict(pass, [{ status: 'agree' }, { status: 'error' }])).toBe('inconclusive');
+    expect(overallVerdict([{ verdict: 'fail' }], [{ status: 'error' }])).toBe('fail');
+  });
+
+  it('disagree, over the fake Prometheus, when the client counted traffic and the server series is missing', async () => {
+    const d = def('api-availability');
+    healthy(d, 1);
+    const [, sent] = CROSS_CHECKS;
+    fake.answer(eventsOver(sent!.client, W), 1000); // the server query stays unanswered: no series
+    const r = await run([d], { crossChecks: [sent!] });
+    expect(r.slos[0]!.verdict).toBe('pass');
+    expect(r.crossChecks[0]).toMatchObject({ status: 'disagree', client: 1000, server: null });
+    expect(r.overall).toBe('inconclusive');
+    expect(r.exitCode).toBe(ExitCode.Inconclusive);
+  });
+
+  it('are an error, and the run inconclusive, when a cross-check query fails (client or server side)', async () => {
+    const d = def('api-availability');
+    const [http] = CROSS_CHECKS;
+    const failing = { httpStatus: 422, errorType: 'execution', error: 'query too expensive' } as const;
+
+    healthy(d, 1);
+    fake.answer(eventsOver(http!.client, W), failing);
+    const r1 = await run([d], { crossChecks: [http!] });
+    expect(r1.crossChecks[0]).toMatchObject({ status: 'error', client: null, server: null });
+    expect(r1.crossChecks[0]!.message).toMatch(/^error: .*answered 422: execution: query too expensive$/);
+    expect(r1.overall).toBe('inconclusive');
+
+    fake.reset();
+    healthy(d, 1);
+    fake.answer(eventsOver(http!.client, W), 1000).answer(eventsOver(http!.server, W), failing);
+    const r2 = await run([d], { crossChecks: [http!] });
+    expect(r2.crossChecks[0]).toMatchObject({ status: 'error', client: 1000, server: null });
+    expect(r2.overall).toBe('inconclusive');
+    expect(r2.exitCode).toBe(ExitCode.Inconclusive);
   });
 
   it('report "not checked" with no client series, and make a passing run inconclusive on disagreement', async () => {

@@ -86,12 +86,19 @@ export interface CrossCheck {
   readonly server: SeriesRef;
 }
 
+/**
+ * `agree` / `disagree`: both counts were read and compared. `not checked`: the load driver wrote no
+ * series (nothing to compare; the only status that leaves the verdict alone). `error`: a query failed
+ * or gave a value that is not a count, so the check could not be carried out: the run is inconclusive.
+ */
+export type CrossCheckStatus = 'agree' | 'disagree' | 'not checked' | 'error';
+
 export interface CrossCheckResult {
   readonly name: string;
-  readonly status: 'agree' | 'disagree' | 'not checked';
+  readonly status: CrossCheckStatus;
   readonly client: number | null;
   readonly server: number | null;
-  /** |client − server| / max(client, server); null when not checked. */
+  /** |client − server| / max(client, server); null when not compared. */
   readonly difference: number | null;
   readonly tolerance: number;
   readonly message: string;
@@ -169,19 +176,27 @@ export function exitCodeFor(overall: Verdict): ExitCode {
       : ExitCode.Pass;
 }
 
-/** Fail beats inconclusive beats pass; a cross-check disagreement makes a pass inconclusive. */
+/**
+ * Fail beats inconclusive beats pass. A cross-check that disagrees (the server saw other traffic than
+ * the client, or none) or could not be carried out (`error`) makes a pass inconclusive; only
+ * `not checked` (no client series at all) leaves it alone.
+ */
 export function overallVerdict(
   slos: readonly { verdict: Verdict }[],
-  crossChecks: readonly CrossCheckResult[] = [],
+  crossChecks: readonly Pick<CrossCheckResult, 'status'>[] = [],
 ): Verdict {
   if (slos.length === 0) return 'inconclusive';
   if (slos.some((s) => s.verdict === 'fail')) return 'fail';
   if (slos.some((s) => s.verdict === 'inconclusive')) return 'inconclusive';
-  if (crossChecks.some((c) => c.status === 'disagree')) return 'inconclusive';
+  if (crossChecks.some((c) => c.status === 'disagree' || c.status === 'error')) return 'inconclusive';
   return 'pass';
 }
 
-/** Compares client and server counts of the same traffic; undefined client (no series) is "not checked". */
+/**
+ * Compares client and server counts of the same traffic. No client series (undefined) is the only
+ * "not checked"; client traffic with no server series is a disagreement (the server saw none of it);
+ * a count that is not a finite number is an error (nothing can be compared).
+ */
 export function compareCounts(
   name: string,
   client: number | undefined,
@@ -189,7 +204,7 @@ export function compareCounts(
   tolerance: number,
 ): CrossCheckResult {
   const base = { name, tolerance, client: client ?? null, server: server ?? null };
-  if (client === undefined || !Number.isFinite(client)) {
+  if (client === undefined) {
     return {
       ...base,
       status: 'not checked',
@@ -197,12 +212,20 @@ export function compareCounts(
       message: 'not checked: no client series in the window',
     };
   }
-  if (server === undefined || !Number.isFinite(server)) {
+  if (!Number.isFinite(client) || (server !== undefined && !Number.isFinite(server))) {
     return {
       ...base,
-      status: 'not checked',
+      status: 'error',
       difference: null,
-      message: 'not checked: no server series in the window',
+      message: `error: counts must be finite numbers, got client ${client} and server ${server}`,
+    };
+  }
+  if (server === undefined) {
+    return {
+      ...base,
+      status: 'disagree',
+      difference: null,
+      message: `client ${client.toFixed(0)} vs no server series in the window: the server saw none of the client's traffic`,
     };
   }
   const largest = Math.max(Math.abs(client), Math.abs(server));
@@ -477,19 +500,21 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   );
   const at = new Date(w.end.getTime() - w.coolDownSeconds * 1000);
   for (const check of checks) {
+    // A failed query is an error, never "not checked": it must not let the run pass.
+    let client: number | undefined;
     try {
-      const client = await query(eventsOver(check.client, range), at);
+      client = await query(eventsOver(check.client, range), at);
       const server = client === undefined ? undefined : await query(eventsOver(check.server, range), at);
       crossChecks.push(compareCounts(check.name, client, server, tolerance));
     } catch (err) {
       crossChecks.push({
         name: check.name,
-        status: 'not checked',
-        client: null,
+        status: 'error',
+        client: client ?? null,
         server: null,
         difference: null,
         tolerance,
-        message: `not checked: ${(err as Error).message}`,
+        message: `error: ${(err as Error).message}`,
       });
     }
   }
