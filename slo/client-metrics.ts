@@ -5,14 +5,17 @@
  * false). Until then no such series exist, so every client SLO is *inconclusive* (never pass) and
  * every cross-check reports "not checked".
  *
- * Shape per metric: the Prometheus name, its type and its label names (the validator checks the SLO
- * files' matchers against them, as it does for the server metrics of system-under-test/kit/metrics.ts).
+ * Shape per metric: the Prometheus name, its type, its label names and the values of its enum-like
+ * labels (the validator checks the SLO files' matchers against them, as it does for the server
+ * metrics of system-under-test/kit/metrics.ts).
  */
 export const CLIENT_METRICS_PLACEHOLDER = true;
 
 export interface ClientMetricSpec {
   readonly type: 'counter' | 'gauge' | 'histogram';
   readonly labelNames: readonly string[];
+  /** Values of enum-like labels, as in system-under-test/kit/metrics.ts (the validator checks matchers). */
+  readonly labelValues?: Readonly<Record<string, readonly string[]>>;
   readonly help: string;
 }
 
@@ -25,21 +28,25 @@ export const CLIENT_METRICS = {
   chatim_client_messages_sent_total: {
     type: 'counter',
     labelNames: ['scenario', 'type', 'status'],
+    labelValues: { type: ['private', 'group'], status: ['success', 'failed'] },
     help: 'Messages the load driver sent, by type and status (success, failed)',
   },
   chatim_client_messages_lost_total: {
     type: 'counter',
     labelNames: ['scenario', 'type'],
+    labelValues: { type: ['private', 'group'] },
     help: 'Messages sent successfully that no recipient received before the delivery deadline',
   },
   chatim_client_delivery_latency_seconds: {
     type: 'histogram',
     labelNames: ['scenario', 'type'],
+    labelValues: { type: ['private', 'group'] },
     help: 'Send accepted to push received at the recipient (client clock)',
   },
   chatim_client_ws_connects_total: {
     type: 'counter',
     labelNames: ['scenario', 'status'],
+    labelValues: { status: ['success', 'failed'] },
     help: 'WebSocket connection attempts by outcome (success, failed)',
   },
 } as const satisfies Record<string, ClientMetricSpec>;

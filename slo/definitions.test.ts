@@ -112,6 +112,19 @@ describe('validation', () => {
       },
     ],
     [
+      'a label value the metric never has',
+      (d) =>
+        d.spec.indicator.spec.thresholdMetric.metricSource.spec.matchers.push({
+          label: 'type',
+          value: 'privat',
+        }),
+      {
+        field: 'spec.indicator.spec.thresholdMetric.metricSource.spec.matchers[1].value',
+        message:
+          /^chatim_message_send_duration_seconds\{type\}: no such value "privat" \(its values: private, group\): the matcher would select nothing$/,
+      },
+    ],
+    [
       'server SLI without a job matcher',
       (d) => (d.spec.indicator.spec.thresholdMetric.metricSource.spec.matchers = []),
       { field: 'spec.indicator.spec.thresholdMetric.metricSource.spec.matchers', message: /job= or job=~/ },
@@ -204,6 +217,68 @@ describe('validation', () => {
         'spec.indicator.spec.ratioMetric.total.metricSource.spec.metric',
       ]),
     );
+  });
+
+  it('rejects a bad filter that matches nothing (the ratio would pass at 100% for ever), every such matcher at once', async () => {
+    const d = await good('send-failure-ratio');
+    const bad = d.spec.indicator.spec.ratioMetric.bad.metricSource.spec;
+    expect(bad.matchers[1]).toEqual({ label: 'status', op: '=', value: 'failed' });
+    const f = 'spec.indicator.spec.ratioMetric.bad.metricSource.spec.matchers';
+    bad.matchers[1].value = 'fail';
+    bad.matchers.push({ label: 'type', op: '=~', value: 'private|grop' });
+    bad.matchers.push({ label: 'status', op: '=~', value: 'err.*' });
+    bad.matchers.push({ label: 'status', op: '!=', value: 'succes' });
+    const { definition, problems } = validateDefinition(d, FILE);
+    expect(definition).toBeUndefined();
+    expect(problems).toEqual([
+      {
+        file: FILE,
+        field: `${f}[1].value`,
+        message:
+          'chatim_messages_sent_total{status}: no such value "fail" (its values: success, failed): the matcher would select nothing',
+      },
+      {
+        file: FILE,
+        field: `${f}[2].value`,
+        message:
+          'chatim_messages_sent_total{type}: no such value "grop" (its values: private, group): that alternative would select nothing',
+      },
+      {
+        file: FILE,
+        field: `${f}[3].value`,
+        message:
+          'chatim_messages_sent_total{status}: the regular expression "err.*" matches none of the values (its values: success, failed): the matcher would select nothing',
+      },
+      {
+        file: FILE,
+        field: `${f}[4].value`,
+        message:
+          'chatim_messages_sent_total{status}: no such value "succes" (its values: success, failed): the matcher would exclude nothing',
+      },
+    ]);
+  });
+
+  it('accepts known values, alternations of them, regexes that match one, and leaves unlisted labels alone', async () => {
+    const d = await good('send-failure-ratio');
+    const bad = d.spec.indicator.spec.ratioMetric.bad.metricSource.spec;
+    bad.matchers.push({ label: 'type', op: '=~', value: 'private|group' });
+    bad.matchers.push({ label: 'status', op: '=~', value: 'fail.*' });
+    bad.matchers.push({ label: 'status', op: '!=', value: 'success' });
+    expect(validateDefinition(d, FILE).problems).toEqual([]);
+    // chatim_http_requests_total lists no status values (HTTP codes): `5..` is not checked against any.
+    const a = await good('api-availability');
+    a.spec.indicator.spec.ratioMetric.good.metricSource.spec.matchers.push({
+      label: 'status',
+      op: '!~',
+      value: '4..',
+    });
+    expect(validateDefinition(a, FILE).problems).toEqual([]);
+    // Client metrics are checked the same way.
+    const w = await good('ws-connect-success');
+    w.spec.indicator.spec.ratioMetric.good.metricSource.spec.matchers[0].value = 'ok';
+    expect(validateDefinition(w, FILE).problems.map((p) => p.message)).toEqual([
+      'chatim_client_ws_connects_total{status}: no such value "ok" (its values: success, failed): the matcher would select nothing',
+    ]);
   });
 
   it('lists every problem of every file at once (file, field, message), not just the first', async () => {

@@ -107,6 +107,8 @@ export class SloValidationError extends Error {
 interface KnownMetric {
   readonly type: 'counter' | 'gauge' | 'histogram';
   readonly labelNames: readonly string[];
+  /** Every value of the enum-like labels (the others are not checked). */
+  readonly labelValues?: Readonly<Record<string, readonly string[]>> | undefined;
 }
 
 /** Labels Prometheus adds to every server series (the scrape job and target). */
@@ -119,7 +121,11 @@ function knownMetrics(measuredAt: MeasuredAt): ReadonlyMap<string, KnownMetric> 
     return map;
   }
   for (const [name, spec] of Object.entries(METRICS)) {
-    map.set(name, { type: spec.type, labelNames: [...spec.labelNames, ...TARGET_LABELS] });
+    map.set(name, {
+      type: spec.type,
+      labelNames: [...spec.labelNames, ...TARGET_LABELS],
+      labelValues: 'labelValues' in spec ? spec.labelValues : undefined,
+    });
   }
   for (const name of Object.values(RUNTIME_METRICS)) {
     map.set(name, { type: 'gauge', labelNames: TARGET_LABELS });
@@ -261,6 +267,11 @@ class Checker {
             this.problem(`${mf}.value`, `not a valid regular expression: ${(err as Error).message}`);
           }
         }
+        const allowed = label ? info?.labelValues?.[label] : undefined;
+        if (allowed && MATCH_OPS.includes(op) && typeof value === 'string') {
+          const wrong = unknownLabelValue(op, value, allowed);
+          if (wrong) this.problem(`${mf}.value`, `${metric}{${label}}: ${wrong}`);
+        }
         if (label && MATCH_OPS.includes(op) && typeof value === 'string') matchers.push([label, op, value]);
       });
     }
@@ -286,6 +297,44 @@ class Checker {
     if (!metric) return undefined;
     return { ref: { metric, matchers }, spec };
   }
+}
+
+/** A regex that is only literal alternatives (`a|b`); `5..` or `fail.*` is a real regex. */
+const SIMPLE_ALTERNATION_RE = /^[A-Za-z0-9_:/-]+(?:\|[A-Za-z0-9_:/-]+)*$/;
+
+/**
+ * Why a matcher on an enum-like label cannot be right, or undefined when it can: `=` / `!=` and each
+ * alternative of a simple `=~` / `!~` alternation must be a value the metric has; a real regex must
+ * match at least one of them. Otherwise the matcher selects (or excludes) nothing, for ever: a
+ * `bad` filter that matches nothing makes a ratio SLI pass at 100%.
+ */
+export function unknownLabelValue(
+  op: LabelMatcher[1],
+  value: string,
+  allowed: readonly string[],
+): string | undefined {
+  const known = `(its values: ${allowed.join(', ')})`;
+  const effect = op === '=' || op === '=~' ? 'would select nothing' : 'would exclude nothing';
+  if (op === '=' || op === '!=') {
+    return allowed.includes(value)
+      ? undefined
+      : `no such value ${JSON.stringify(value)} ${known}: the matcher ${effect}`;
+  }
+  if (SIMPLE_ALTERNATION_RE.test(value)) {
+    const unknown = value.split('|').filter((v) => !allowed.includes(v));
+    return unknown.length === 0
+      ? undefined
+      : `no such value ${unknown.map((v) => JSON.stringify(v)).join(', ')} ${known}: that alternative ${effect}`;
+  }
+  let re: RegExp;
+  try {
+    re = new RegExp(`^(?:${value})$`);
+  } catch {
+    return undefined; // reported as an invalid regular expression
+  }
+  return allowed.some((v) => re.test(v))
+    ? undefined
+    : `the regular expression ${JSON.stringify(value)} matches none of the values ${known}: the matcher ${effect}`;
 }
 
 /** Scrape jobs a server SLI reads (from its job matcher: `job="a"` or `job=~"a|b"`). */

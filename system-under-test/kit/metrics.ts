@@ -20,6 +20,11 @@ interface MetricSpec {
   readonly type: 'counter' | 'gauge' | 'histogram';
   readonly help: string;
   readonly labelNames: readonly string[];
+  /**
+   * Every value the code emits for an enum-like label that SLOs or rules filter on: the SLO validator
+   * rejects a matcher on a value the metric never has (a typo would select nothing, for ever).
+   */
+  readonly labelValues?: Readonly<Record<string, readonly string[]>>;
   readonly buckets?: readonly number[];
   readonly services: readonly ServiceName[];
   /** Where in the code it is updated (documentation, checked against docs/metrics.md). */
@@ -83,6 +88,7 @@ export const METRICS = {
     type: 'counter',
     help: 'Message sends by type (private, group) and status (success, failed)',
     labelNames: ['type', 'status'],
+    labelValues: { type: ['private', 'group'], status: ['success', 'failed'] },
     services: ['message-service'],
     updatedIn: 'message-service/app.ts send handlers (timedSend)',
   },
@@ -90,6 +96,7 @@ export const METRICS = {
     type: 'histogram',
     help: 'Time to make a send durable in Redis (fan-out included), by type',
     labelNames: ['type'],
+    labelValues: { type: ['private', 'group'] },
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     services: ['message-service'],
     updatedIn: 'message-service/app.ts send handlers (timedSend)',
