@@ -7,6 +7,8 @@ import { PACKAGE_ROOT } from '../harness/util/paths.ts';
 import {
   ANNOTATIONS,
   DEFINITIONS_DIR,
+  EXCLUDE_HEALTH_ROUTES,
+  HEALTH_ROUTES,
   loadDefinitions,
   loadDefinitionsOrThrow,
   parseDefinition,
@@ -279,6 +281,40 @@ describe('validation', () => {
     expect(validateDefinition(w, FILE).problems.map((p) => p.message)).toEqual([
       'chatim_client_ws_connects_total{status}: no such value "ok" (its values: success, failed): the matcher would select nothing',
     ]);
+  });
+
+  it('holds route exclusions to the one health-check filter (a typo would count probes as traffic)', async () => {
+    const committed = (await loadDefinitionsOrThrow(DIR)).find((d) => d.name === 'api-availability')!;
+    if (committed.sli.kind !== 'ratio') throw new Error('api-availability is a ratio');
+    expect(committed.sli.total.matchers).toContainEqual(EXCLUDE_HEALTH_ROUTES);
+    expect(committed.sli.good!.matchers).toContainEqual(EXCLUDE_HEALTH_ROUTES);
+
+    const d = await good('api-availability');
+    const f = 'spec.indicator.spec.ratioMetric';
+    d.spec.indicator.spec.ratioMetric.total.metricSource.spec.matchers[1].value = '/healhz|/readyz';
+    d.spec.indicator.spec.ratioMetric.good.metricSource.spec.matchers[1].op = '!=';
+    const { definition, problems } = validateDefinition(d, FILE);
+    expect(definition).toBeUndefined();
+    expect(problems).toEqual([
+      {
+        file: FILE,
+        field: `${f}.good.metricSource.spec.matchers[1]`,
+        message:
+          'a route exclusion must be the health-check filter {label: route, op: "!~", value: "/healthz|/readyz"} (EXCLUDE_HEALTH_ROUTES in slo/definitions.ts), got != "/healthz|/readyz"',
+      },
+      {
+        file: FILE,
+        field: `${f}.total.metricSource.spec.matchers[1]`,
+        message:
+          'a route exclusion must be the health-check filter {label: route, op: "!~", value: "/healthz|/readyz"} (EXCLUDE_HEALTH_ROUTES in slo/definitions.ts), got !~ "/healhz|/readyz"',
+      },
+    ]);
+  });
+
+  it('names health routes the services really serve', async () => {
+    const app = await readFile(path.join(PACKAGE_ROOT, 'system-under-test', 'kit', 'app.ts'), 'utf8');
+    for (const route of HEALTH_ROUTES) expect(app, route).toContain(`app.get('${route}'`);
+    expect(EXCLUDE_HEALTH_ROUTES).toEqual(['route', '!~', '/healthz|/readyz']);
   });
 
   it('lists every problem of every file at once (file, field, message), not just the first', async () => {

@@ -15,6 +15,14 @@ import { type Duration, durationSeconds, type LabelMatcher, type SeriesRef } fro
 /** The folder the SLO files live in, relative to the package root. */
 export const DEFINITIONS_DIR = path.join('slo', 'definitions');
 
+/**
+ * The services' health-check routes (system-under-test/kit/app.ts): probes, not user traffic. Every
+ * filter on HTTP traffic excludes them with EXCLUDE_HEALTH_ROUTES, the one spelling of that filter:
+ * the verifier's cross-check uses it, and the validator holds the SLO files to it.
+ */
+export const HEALTH_ROUTES = ['/healthz', '/readyz'] as const;
+export const EXCLUDE_HEALTH_ROUTES: LabelMatcher = ['route', '!~', HEALTH_ROUTES.join('|')];
+
 /** Version of our `chatim-slo/*` extension of the OpenSLO shape; bump it on incompatible changes. */
 export const DEFINITION_VERSION = '1';
 
@@ -285,6 +293,20 @@ class Checker {
         'a server SLI must select its scrape job (a job= or job=~ matcher): the scrape-gap check needs it',
       );
     }
+    // A route exclusion is the health-check filter, spelled exactly as EXCLUDE_HEALTH_ROUTES: a typo
+    // ("/healhz") would silently count the probes as user traffic.
+    const [, healthOp, healthValue] = EXCLUDE_HEALTH_ROUTES;
+    matchers.forEach(([name, op, value], i) => {
+      if (
+        name === EXCLUDE_HEALTH_ROUTES[0] &&
+        (op === '!~' || op === '!=') &&
+        (op !== healthOp || value !== healthValue)
+      )
+        this.problem(
+          `${f}.matchers[${i}]`,
+          `a route exclusion must be the health-check filter {label: route, op: "${healthOp}", value: "${healthValue}"} (EXCLUDE_HEALTH_ROUTES in slo/definitions.ts), got ${op} ${JSON.stringify(value)}`,
+        );
+    });
     const knownJobs: readonly string[] = Object.values(SCRAPE_JOBS);
     for (const [name, op, value] of matchers) {
       if (measuredAt !== 'server' || name !== 'job' || (op !== '=' && op !== '=~')) continue;

@@ -9,7 +9,7 @@
 import { ExitCode } from '../harness/exit-codes.ts';
 import { SCRAPE_JOBS } from '../system-under-test/kit/metrics.ts';
 import { CLIENT_METRICS_PLACEHOLDER } from './client-metrics.ts';
-import { jobsOf, type Objective, type SloDefinition } from './definitions.ts';
+import { EXCLUDE_HEALTH_ROUTES, jobsOf, type Objective, type SloDefinition } from './definitions.ts';
 import { type InstantSample, PrometheusApiError, type PrometheusClient } from './prometheus-client.ts';
 import {
   type Duration,
@@ -149,7 +149,7 @@ export const CROSS_CHECKS: readonly CrossCheck[] = [
       metric: 'chatim_http_requests_total',
       matchers: [
         ['job', '=', GATEWAY_JOB],
-        ['route', '!~', '/healthz|/readyz'],
+        EXCLUDE_HEALTH_ROUTES,
       ],
     },
   },
