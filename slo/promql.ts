@@ -70,6 +70,11 @@ export function maxBy(labels: readonly string[], expr: PromQL): PromQL {
   return promql(labels.length === 0 ? `max(${expr})` : `max by (${labels.join(', ')}) (${expr})`);
 }
 
+/** `min by (a) (expr)` */
+export function minBy(labels: readonly string[], expr: PromQL): PromQL {
+  return promql(labels.length === 0 ? `min(${expr})` : `min by (${labels.join(', ')}) (${expr})`);
+}
+
 /** `(a) / (b)`: both sides must carry the same labels (aggregate them the same way). */
 export function ratio(numerator: PromQL, denominator: PromQL): PromQL {
   return promql(`(${numerator}) / (${denominator})`);
@@ -232,13 +237,16 @@ export function samplesIn(r: SeriesRef, window: Duration, suffix = ''): PromQL {
 }
 
 /**
- * Scrape coverage of one job over the window: scrapes attempted (`count_over_time(up[w])`) and
- * scrapes that succeeded (`sum_over_time(up[w])`), each summed over the job's targets.
+ * Scrape coverage of one job over the window, **per target** (one series per `instance`): scrapes
+ * attempted (`count_over_time(up[w])`) and scrapes that succeeded (`sum_over_time(up[w])`). Never
+ * summed over the job's targets: with two targets, one down for the whole window would still add up
+ * to full coverage. `min by (instance)` keeps the worst `up` series of a target should there be
+ * more than one; the verifier takes the least-covered target.
  */
 export function scrapesAttempted(job: string, window: Duration): PromQL {
-  return sumBy([], overTime('count_over_time', up(job), window));
+  return minBy(['instance'], overTime('count_over_time', up(job), window));
 }
 
 export function scrapesSucceeded(job: string, window: Duration): PromQL {
-  return sumBy([], overTime('sum_over_time', up(job), window));
+  return minBy(['instance'], overTime('sum_over_time', up(job), window));
 }

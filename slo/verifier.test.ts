@@ -4,7 +4,7 @@ import { ExitCode } from '../harness/exit-codes.ts';
 import { PACKAGE_ROOT } from '../harness/util/paths.ts';
 import { DEFINITIONS_DIR, jobsOf, loadDefinitionsOrThrow, type SloDefinition } from './definitions.ts';
 import { PrometheusClient } from './prometheus-client.ts';
-import { type Duration, durationSeconds, eventsOver, formatDuration } from './promql.ts';
+import { type Duration, durationSeconds, eventsOver, formatDuration, overTime, sumBy, up } from './promql.ts';
 import { FakePrometheus } from './testing/fake-prometheus.ts';
 import {
   type BaselineSource,
@@ -150,6 +150,48 @@ describe('verifier verdicts (fake Prometheus)', () => {
     fake.reset();
     healthy(def('api-availability'), 1, W, { scrapesSucceeded: 55 });
     expect((await run([def('api-availability')])).slos[0]!.verdict).toBe('pass');
+  });
+
+  it('checks scrape coverage per target: one of two targets down or missing is a gap, not full coverage', async () => {
+    const d = def('api-availability');
+    const job = 'chatim-gateway';
+    const q = queriesOf(d, W, STEP);
+    const perTarget = (a: number, b?: number) => ({
+      series: [
+        { labels: { instance: '127.0.0.1:9101' }, value: a },
+        ...(b === undefined ? [] : [{ labels: { instance: '127.0.0.1:9102' }, value: b }]),
+      ],
+    });
+    // What a real Prometheus answers for two targets, one down (up = 0) for the whole window; also
+    // the summed queries, which read 120 attempted and 60 succeeded: "full coverage" of 60 expected.
+    const twoTargets = (succeeded: ReturnType<typeof perTarget>) => {
+      healthy(d, 1);
+      fake.answer(q[`scrapesAttempted:${job}`]!, perTarget(60, 60));
+      fake.answer(q[`scrapesSucceeded:${job}`]!, succeeded);
+      fake.answer(sumBy([], overTime('count_over_time', up(job), W)), 120);
+      fake.answer(sumBy([], overTime('sum_over_time', up(job), W)), 60);
+    };
+    const gap =
+      'scrape gap: job chatim-gateway target 127.0.0.1:9102 had 0 successful scrapes of 60 expected at 1s (0% < 90%)';
+
+    twoTargets(perTarget(60, 0));
+    const down = await run([d]);
+    expect(down.slos[0]).toMatchObject({ verdict: 'inconclusive', reasons: [gap] });
+    expect(down.overall).toBe('inconclusive');
+
+    // The second target absent from the successful-scrapes answer counts as 0, not as covered.
+    fake.reset();
+    twoTargets(perTarget(60));
+    expect((await run([d])).slos[0]).toMatchObject({ verdict: 'inconclusive', reasons: [gap] });
+
+    // Negative control: both targets scraped every time.
+    fake.reset();
+    twoTargets(perTarget(60, 58));
+    const both = (await run([d])).slos[0]!;
+    expect(both.verdict, both.reasons.join()).toBe('pass');
+    expect(q[`scrapesSucceeded:${job}`]).toBe(
+      'min by (instance) (sum_over_time(up{job="chatim-gateway"}[1m]))',
+    );
   });
 
   it('is inconclusive on a missing series (job never scraped, metric absent)', async () => {

@@ -147,10 +147,7 @@ export const CROSS_CHECKS: readonly CrossCheck[] = [
     client: { metric: 'chatim_client_http_requests_total', matchers: [] },
     server: {
       metric: 'chatim_http_requests_total',
-      matchers: [
-        ['job', '=', GATEWAY_JOB],
-        EXCLUDE_HEALTH_ROUTES,
-      ],
+      matchers: [['job', '=', GATEWAY_JOB], EXCLUDE_HEALTH_ROUTES],
     },
   },
   {
@@ -361,32 +358,48 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   // inconclusive with the same error, instead of waiting out the retries once per query.
   let unreachable: PrometheusApiError | undefined;
 
-  const query = async (q: PromQL, at: Date): Promise<number | undefined> => {
+  const vector = async (q: PromQL, at: Date): Promise<InstantSample[]> => {
     if (unreachable) throw unreachable;
     try {
-      return single(await prom.instantQuery(q, at), q);
+      return await prom.instantQuery(q, at);
     } catch (err) {
       if (err instanceof PrometheusApiError && err.status === undefined) unreachable = err;
       throw err;
     }
   };
+  const query = async (q: PromQL, at: Date): Promise<number | undefined> => single(await vector(q, at), q);
 
   const coverageCache = new Map<string, Promise<string | undefined>>();
-  /** A reason the job's scrapes do not cover the window, or undefined when they do. */
+  /**
+   * A reason the job's scrapes do not cover the window, or undefined when they do. Coverage is per
+   * target: every target the job had in the window must have been scraped successfully often enough
+   * (a target missing from the successful-scrapes answer counts as 0), so one target down for the
+   * whole window is a gap even when the job's other targets were scraped every time.
+   */
   const scrapeGap = (job: string, window: Duration, seconds: number, at: Date) => {
     const key = `${job}|${window}|${at.getTime()}`;
     let p = coverageCache.get(key);
     if (!p) {
       p = (async () => {
-        const attempted = await query(scrapesAttempted(job, window), at);
-        if (attempted === undefined || attempted === 0)
-          return `missing series: job ${job} was never scraped in the window`;
-        const succeeded = (await query(scrapesSucceeded(job, window), at)) ?? 0;
+        const target = (s: InstantSample) => s.metric.instance ?? '';
+        const attempted = (await vector(scrapesAttempted(job, window), at)).filter((s) => s.value > 0);
+        if (attempted.length === 0) return `missing series: job ${job} was never scraped in the window`;
+        const succeeded = new Map<string, number>();
+        for (const s of await vector(scrapesSucceeded(job, window), at)) {
+          const t = target(s);
+          succeeded.set(t, Math.min(succeeded.get(t) ?? Number.POSITIVE_INFINITY, s.value));
+        }
         const expected = Math.max(1, Math.floor(seconds / interval));
-        const coverage = Math.min(1, succeeded / expected);
-        return coverage < minCoverage
-          ? `scrape gap: job ${job} had ${fmt(succeeded)} successful scrapes of ${expected} expected at ${interval}s (${(coverage * 100).toFixed(0)}% < ${(minCoverage * 100).toFixed(0)}%)`
-          : undefined;
+        const gaps: string[] = [];
+        for (const t of [...new Set([...attempted.map(target), ...succeeded.keys()])].sort()) {
+          const ok = succeeded.get(t) ?? 0;
+          const coverage = Math.min(1, ok / expected);
+          if (!(coverage >= minCoverage))
+            gaps.push(
+              `job ${job}${t ? ` target ${t}` : ''} had ${fmt(ok)} successful scrapes of ${expected} expected at ${interval}s (${(coverage * 100).toFixed(0)}% < ${(minCoverage * 100).toFixed(0)}%)`,
+            );
+        }
+        return gaps.length === 0 ? undefined : `scrape gap: ${gaps.join('; ')}`;
       })();
       coverageCache.set(key, p);
     }

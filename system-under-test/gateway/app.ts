@@ -33,6 +33,7 @@ export interface GatewayDeps {
   readonly wsAllowedOrigins: readonly string[];
   readonly wsPingIntervalMs: number;
   readonly wsMaxBufferedBytes: number;
+  readonly wsMaxSocketsPerUser: number;
   readonly rateLimitPerSecond: number;
   readonly rateLimitBurst: number;
   readonly logLevel?: string;
@@ -79,6 +80,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     redisMetrics: rm,
     pingIntervalMs: deps.wsPingIntervalMs,
     maxBufferedBytes: deps.wsMaxBufferedBytes,
+    maxSocketsPerUser: deps.wsMaxSocketsPerUser,
   });
   let subscribed = false;
   const app = createApp({

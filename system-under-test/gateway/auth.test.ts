@@ -48,6 +48,7 @@ async function gateway() {
     wsAllowedOrigins: [],
     wsPingIntervalMs: 60_000,
     wsMaxBufferedBytes: 1 << 20,
+    wsMaxSocketsPerUser: 10,
     rateLimitPerSecond: 0,
     rateLimitBurst: 1,
   });

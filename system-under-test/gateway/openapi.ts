@@ -38,7 +38,7 @@ export function openApiDocument(): Record<string, unknown> {
   paths['/ws'] = {
     get: {
       summary:
-        'WebSocket push (token in the Authorization header or the `token` query parameter). Frames: welcome, private, group (id, stream_id, conversation_id, seq, created_at in ms). Close codes: 1001 going away, 4001 token expired, 4002 logged out, 4003 heartbeat timeout, 4008 slow consumer.',
+        'WebSocket push (token in the Authorization header or the `token` query parameter). Frames: welcome, private, group (id, stream_id, conversation_id, seq, created_at in ms). Close codes: 1001 going away, 4001 token expired, 4002 logged out, 4003 heartbeat timeout, 4004 too many sockets (over CHATIM_WS_MAX_SOCKETS_PER_USER; refused at once), 4008 slow consumer (outbound buffer over CHATIM_WS_MAX_BUFFERED_BYTES, pushes and pongs alike).',
       parameters: [{ name: 'token', in: 'query', required: false, schema: { type: 'string' } }],
       responses: {
         101: { description: 'Switching protocols' },

@@ -26,6 +26,7 @@ await serve('gateway', async (config, { metrics, faults }) => {
     wsAllowedOrigins: config.wsAllowedOrigins,
     wsPingIntervalMs: config.wsPingIntervalMs,
     wsMaxBufferedBytes: config.wsMaxBufferedBytes,
+    wsMaxSocketsPerUser: config.wsMaxSocketsPerUser,
     rateLimitPerSecond: config.rateLimitPerSecond,
     rateLimitBurst: config.rateLimitBurst,
     logLevel: config.logLevel,

@@ -1,7 +1,9 @@
 /**
  * The gateway's WebSocket hub: several sockets per user, push frames from Redis pub/sub forwarded
  * as is (no parse), ping/pong heartbeat, close on token expiry, slow consumers disconnected (4008)
- * instead of buffering without bound, "going away" (1001) on shutdown.
+ * instead of buffering without bound (push frames and pong replies alike), at most
+ * `maxSocketsPerUser` sockets per user (the next one is closed at once with 4004), "going away"
+ * (1001) on shutdown.
  */
 import type { Redis } from 'ioredis';
 import type { WebSocket } from 'ws';
@@ -15,6 +17,7 @@ export const CLOSE = {
   tokenExpired: { code: 4001, reason: 'token expired' },
   loggedOut: { code: 4002, reason: 'logged out' },
   heartbeatTimeout: { code: 4003, reason: 'heartbeat timeout' },
+  tooManySockets: { code: 4004, reason: 'too many sockets' },
   slowConsumer: { code: 4008, reason: 'slow consumer' },
 } as const;
 
@@ -24,6 +27,7 @@ type Reason =
   | 'slow_consumer'
   | 'token_expired'
   | 'logged_out'
+  | 'too_many_sockets'
   | 'shutdown'
   | 'error';
 
@@ -46,6 +50,8 @@ export interface HubOptions {
   readonly redisMetrics: RedisMetrics;
   readonly pingIntervalMs: number;
   readonly maxBufferedBytes: number;
+  /** Sockets one user may hold here; each socket costs buffers and timers, so a client may not open them without end. */
+  readonly maxSocketsPerUser: number;
 }
 
 export class WsHub {
@@ -75,6 +81,14 @@ export class WsHub {
   }
 
   add(socket: WebSocket, userId: string, jti: string, expMs: number): void {
+    if ((this.#users.get(userId)?.size ?? 0) >= this.o.maxSocketsPerUser) {
+      // Refused before it is registered: no welcome, no timers, not online, not in the gauges.
+      // Sockets still closing count against the cap: their buffers are not freed yet.
+      socket.on('error', () => {});
+      this.#disconnects.get('too_many_sockets').inc();
+      socket.close(CLOSE.tooManySockets.code, CLOSE.tooManySockets.reason);
+      return;
+    }
     const delay = Math.max(0, Math.min(expMs - Date.now(), 2 ** 31 - 1));
     const conn: Conn = {
       socket,
@@ -102,7 +116,7 @@ export class WsHub {
       conn.alive = true;
       if (isBinary) return;
       const text = data.toString();
-      if (text === '{"type":"ping"}') socket.send(`{"type":"pong","server_time":${Date.now()}}`);
+      if (text === '{"type":"ping"}') this.#pong(conn);
     });
     socket.on('error', () => {
       conn.reason ??= 'error';
@@ -141,6 +155,20 @@ export class WsHub {
       conn.socket.send(frame);
       this.#pushed.get(type, 'sent').inc();
     }
+  }
+
+  /**
+   * Answers an application ping, under the same rule as deliver(): a client that keeps pinging but
+   * never reads would otherwise make us queue pongs without bound (and its pings keep it "alive"
+   * for the heartbeat, so nothing else would ever close it).
+   */
+  #pong(conn: Conn): void {
+    if (conn.reason !== undefined) return; // closing: nothing more is queued
+    if (conn.socket.bufferedAmount > this.o.maxBufferedBytes) {
+      this.#close(conn, 'slow_consumer', CLOSE.slowConsumer);
+      return;
+    }
+    conn.socket.send(`{"type":"pong","server_time":${Date.now()}}`);
   }
 
   /** Closes every socket opened with token `jti` (logout). */

@@ -46,6 +46,7 @@ async function gateway(overrides: Partial<GatewayDeps> = {}): Promise<Gateway> {
     wsAllowedOrigins: ['https://chat.example'],
     wsPingIntervalMs: 60_000,
     wsMaxBufferedBytes: 1 << 20,
+    wsMaxSocketsPerUser: 10,
     rateLimitPerSecond: 0,
     rateLimitBurst: 1,
     ...overrides,
@@ -232,6 +233,73 @@ describe('GET /ws (injectWS)', () => {
       });
       expect((await stalled.closed).code).toBe(1006); // cut, not a close handshake: it never read the 4008
     });
+
+    it('closes a client that keeps pinging but never reads with 4008 instead of queueing pongs without bound', async () => {
+      const gw = await gateway({ wsMaxBufferedBytes: MAX, wsPingIntervalMs: 1000 });
+      const pinger = await open(gw, token('pinger'));
+      await waitUntil(async () => pinger.frames.length === 1, { what: 'welcome', timeoutMs: DEADLINE });
+      transport(pinger).pause(); // it stops reading, and goes on sending {"type":"ping"}
+      let closed = false;
+      void pinger.closed.then(() => {
+        closed = true;
+      });
+      const deadline = Date.now() + DEADLINE;
+      let pings = 0;
+      while (!closed && Date.now() < deadline) {
+        if (pinger.ws.readyState === pinger.ws.OPEN) {
+          pinger.ws.send('{"type":"ping"}');
+          pings++;
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(closed, `still open after ${pings} pings`).toBe(true);
+      expect((await pinger.closed).code).toBe(1006); // cut: it never read the 4008 queued behind its pongs
+      await waitUntil(async () => (await gw.disconnects('slow_consumer')) === 1, {
+        what: 'slow_consumer counted',
+        timeoutMs: DEADLINE,
+      });
+      // Its pings kept it alive for the heartbeat: only the buffer rule could stop it.
+      expect(await gw.disconnects('heartbeat_timeout')).toBe(0);
+    });
+  });
+
+  it('refuses the socket over the per-user cap with 4004, counted; other users and freed slots are unaffected', async () => {
+    const gw = await gateway({ wsMaxSocketsPerUser: 2 });
+    const [a, b] = [await open(gw, token('capped')), await open(gw, token('capped'))];
+    await waitUntil(async () => a.frames.length === 1 && b.frames.length === 1, {
+      what: 'two welcomes',
+      timeoutMs: DEADLINE,
+    });
+    const over = await open(gw, token('capped'));
+    let refusal: { code: number; reason: string } | undefined;
+    void over.closed.then((c) => {
+      refusal = c;
+    });
+    await waitUntil(async () => refusal !== undefined, {
+      what: 'the socket over the cap closed',
+      timeoutMs: DEADLINE,
+    });
+    expect(refusal).toEqual({ code: CLOSE.tooManySockets.code, reason: CLOSE.tooManySockets.reason });
+    expect(over.frames).toEqual([]); // refused before anything was sent: no welcome
+    expect(await gw.disconnects('too_many_sockets')).toBe(1);
+    // The cap is per user: someone else still connects, and the two admitted sockets still get pushes.
+    const other = await open(gw, token('someone-else'));
+    await waitUntil(async () => other.frames.length === 1, { what: 'welcome', timeoutMs: DEADLINE });
+    gw.subscriber.push('capped', '{"type":"private","id":"to-both"}');
+    await waitUntil(async () => a.frames.length === 2 && b.frames.length === 2, {
+      what: 'the push on both admitted sockets',
+      timeoutMs: DEADLINE,
+    });
+    expect(await counterValue(gw.metrics, 'chatim_websocket_active_connections')).toBe(3);
+    // A socket that goes away frees its slot.
+    a.ws.terminate();
+    await waitUntil(async () => (await gw.disconnects('client')) === 1, {
+      what: 'the dropped socket removed',
+      timeoutMs: DEADLINE,
+    });
+    const again = await open(gw, token('capped'));
+    await waitUntil(async () => again.frames.length === 1, { what: 'welcome', timeoutMs: DEADLINE });
+    expect(await gw.disconnects('too_many_sockets')).toBe(1);
   });
 
   it('accepts client frames far above the original 512-byte read limit (defect 13)', async () => {

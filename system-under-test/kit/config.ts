@@ -183,6 +183,13 @@ export const ENV_VARS = {
     default: '1048576',
     parse: int(1024, 1 << 30),
   },
+  CHATIM_WS_MAX_SOCKETS_PER_USER: {
+    description:
+      'Open WebSockets one user may hold on this gateway; the one over it is closed at once (4004 too many sockets)',
+    services: ['gateway'],
+    default: '10',
+    parse: int(1, 10_000),
+  },
   CHATIM_RATE_LIMIT_PER_SECOND: {
     description: 'Per-user message send rate (token bucket refill per second; 0 = no limit)',
     services: ['gateway'],
@@ -255,6 +262,7 @@ export interface ServiceConfig {
   readonly wsAllowedOrigins: readonly string[];
   readonly wsPingIntervalMs: number;
   readonly wsMaxBufferedBytes: number;
+  readonly wsMaxSocketsPerUser: number;
   readonly rateLimitPerSecond: number;
   readonly rateLimitBurst: number;
   readonly passwordHashCost: number;
@@ -349,6 +357,7 @@ export function loadConfig(
     wsAllowedOrigins: opt<string[]>('CHATIM_WS_ALLOWED_ORIGINS', []),
     wsPingIntervalMs: opt('CHATIM_WS_PING_INTERVAL_MS', 30_000),
     wsMaxBufferedBytes: opt('CHATIM_WS_MAX_BUFFERED_BYTES', 1 << 20),
+    wsMaxSocketsPerUser: opt('CHATIM_WS_MAX_SOCKETS_PER_USER', 10),
     rateLimitPerSecond: opt('CHATIM_RATE_LIMIT_PER_SECOND', 0),
     rateLimitBurst: opt('CHATIM_RATE_LIMIT_BURST', 100),
     passwordHashCost: opt('CHATIM_PASSWORD_HASH_COST', 14),
