@@ -198,7 +198,7 @@ export const METRICS = {
   },
   chatim_websocket_disconnects_total: {
     type: 'counter',
-    help: 'Closed WebSocket connections by reason (client, heartbeat_timeout, slow_consumer, token_expired, logged_out, shutdown, error)',
+    help: 'Closed WebSocket connections by reason (client, heartbeat_timeout, slow_consumer, token_expired, logged_out, too_many_sockets, shutdown, error)',
     labelNames: ['reason'],
     services: ['gateway'],
     updatedIn: 'gateway/ws-hub.ts on close',
