@@ -36,6 +36,9 @@ export interface GatewayDeps {
   readonly wsMaxSocketsPerUser: number;
   readonly rateLimitPerSecond: number;
   readonly rateLimitBurst: number;
+  /** Login and register per client IP, login per username: each of those requests runs scrypt. */
+  readonly authRateLimitPerSecond: number;
+  readonly authRateLimitBurst: number;
   readonly logLevel?: string;
   /** Where log lines go (default stdout). */
   readonly logStream?: LogStream;
@@ -47,7 +50,7 @@ declare module 'fastify' {
   }
 }
 
-/** Per-user token bucket (this gateway's share of the limit). */
+/** Token buckets by key (per user, per IP, per username): this gateway's share of the limit. */
 export class RateLimiter {
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
 
@@ -97,6 +100,22 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   const authFailures = counterChildren(deps.metrics.get('chatim_auth_failures_total'), ['reason']);
   const rateLimited = counterChildren(deps.metrics.get('chatim_rate_limited_total'), ['route']);
   const limiter = new RateLimiter(deps.rateLimitPerSecond, deps.rateLimitBurst);
+  // Register and login each run scrypt on the libuv pool: unlimited, they are cheap CPU exhaustion
+  // and unbounded password guessing. Buckets per client IP (per route), and per username on login
+  // so that spreading guesses over addresses does not help. Two limiters: a flood of usernames
+  // (which resets its limiter when it grows too large) cannot reset the per-IP buckets.
+  const authByIp = new RateLimiter(deps.authRateLimitPerSecond, deps.authRateLimitBurst);
+  const authByUsername = new RateLimiter(deps.authRateLimitPerSecond, deps.authRateLimitBurst);
+  const loginUrl = `${API_PREFIX}/login`;
+  function limitAuth(route: string, allowed: boolean): void {
+    if (allowed) return;
+    rateLimited.get(route).inc();
+    throw new ApiError('RATE_LIMITED');
+  }
+  const limitAuthByIp = async (request: FastifyRequest) => {
+    const route = request.routeOptions.url ?? '';
+    limitAuth(route, authByIp.take(`${route}|${request.ip}`));
+  };
 
   const onMessage = (_channel: string, payload: string) => hub.deliver(payload);
   app.addHook('onReady', async () => {
@@ -151,6 +170,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       url,
       schema: spec.schema,
       ...(spec.auth ? { onRequest: requireAuth } : {}),
+      ...(spec.method === 'POST' && spec.path === '/users' ? { onRequest: limitAuthByIp } : {}),
       handler: async (request: FastifyRequest, reply: FastifyReply) => {
         const userId = request.claims?.user_id;
         if (spec.rateLimited && userId && !limiter.take(userId)) {
@@ -170,9 +190,10 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   }
 
   app.post<{ Body: { username: string; password: string } }>(
-    `${API_PREFIX}/login`,
-    { schema: route('POST', '/login').schema },
+    loginUrl,
+    { schema: route('POST', '/login').schema, onRequest: limitAuthByIp },
     async (request, reply) => {
+      limitAuth(loginUrl, authByUsername.take(request.body.username));
       const res = await deps.userService.call({
         route: '/internal/login',
         method: 'POST',

@@ -11,8 +11,8 @@ import { ERRORS } from '../kit/errors.ts';
 import type { CallOptions, CallResult, InternalClient } from '../kit/http-client.ts';
 import { Metrics } from '../kit/metrics.ts';
 import { RedisMetrics } from '../kit/redis.ts';
-import { FakeRedis } from '../test-support.ts';
-import { buildApp } from './app.ts';
+import { counterValue, FakeRedis } from '../test-support.ts';
+import { buildApp, type GatewayDeps } from './app.ts';
 import { signToken } from './jwt.ts';
 
 const SECRET = 'auth-route-test-secret-0123456789abcdef';
@@ -32,7 +32,7 @@ afterEach(async () => {
   for (const app of apps.splice(0)) await app.close();
 });
 
-async function gateway() {
+async function gateway(overrides: Partial<GatewayDeps> = {}) {
   const metrics = new Metrics('gateway');
   const users = new RecordingBackend();
   const messages = new RecordingBackend();
@@ -51,11 +51,14 @@ async function gateway() {
     wsMaxSocketsPerUser: 10,
     rateLimitPerSecond: 0,
     rateLimitBurst: 1,
+    authRateLimitPerSecond: 0,
+    authRateLimitBurst: 1,
+    ...overrides,
   });
   apps.push(app);
   await app.ready();
   const backendCalls = () => users.calls.length + messages.calls.length;
-  return { app, users, messages, backendCalls };
+  return { app, metrics, users, messages, backendCalls };
 }
 
 /** The body must be exactly one JSON document (the original appended a second one after its 401). */
@@ -147,5 +150,82 @@ describe('gateway authentication (inject)', () => {
       expect([url, res.statusCode, single(res.body).code]).toEqual([url, 404, ERRORS.ROUTE_NOT_FOUND.code]);
     }
     expect(gw.backendCalls()).toBe(0);
+  });
+});
+
+describe('login and register rate limits (inject)', () => {
+  /** A limit that never refills within a test: exactly `burst` requests pass. */
+  const limited = { authRateLimitPerSecond: 0.0001, authRateLimitBurst: 3 };
+  type Gw = Awaited<ReturnType<typeof gateway>>;
+  const register = (gw: Gw, ip: string, username: string) =>
+    gw.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      remoteAddress: ip,
+      payload: { username, password: 'correct horse' },
+    });
+  const login = (gw: Gw, ip: string, username: string) =>
+    gw.app.inject({
+      method: 'POST',
+      url: '/api/v1/login',
+      remoteAddress: ip,
+      payload: { username, password: 'correct horse' },
+    });
+  const statuses = async (responses: Promise<{ statusCode: number }>[]) =>
+    (await Promise.all(responses)).map((r) => r.statusCode);
+  const limitedCount = (gw: Gw, route: string) =>
+    counterValue(gw.metrics, 'chatim_rate_limited_total', { route });
+
+  it('answers 429 RATE_LIMITED per client IP after the burst, before any backend call; other routes are unaffected', async () => {
+    const gw = await gateway(limited);
+    const ip = '203.0.113.7';
+    const regs = [];
+    for (const n of [1, 2, 3, 4]) regs.push((await register(gw, ip, `reg_${n}`)).statusCode);
+    expect(regs).toEqual([200, 200, 200, 429]);
+    const logins = [];
+    for (const n of [1, 2, 3, 4]) logins.push((await login(gw, ip, `log_${n}`)).statusCode);
+    expect(logins).toEqual([200, 200, 200, 429]); // distinct usernames: the per-IP bucket decides
+    const refused = await register(gw, ip, 'reg_5');
+    expect([refused.statusCode, single(refused.body)]).toEqual([
+      429,
+      { code: ERRORS.RATE_LIMITED.code, error: 'RATE_LIMITED', message: ERRORS.RATE_LIMITED.message },
+    ]);
+    expect(gw.users.calls.length).toBe(6); // scrypt never ran for a refused request
+    expect(await limitedCount(gw, '/api/v1/users')).toBe(2);
+    expect(await limitedCount(gw, '/api/v1/login')).toBe(1);
+    // Another address has its own buckets.
+    expect(
+      await statuses([register(gw, '198.51.100.1', 'reg_6'), login(gw, '198.51.100.1', 'log_6')]),
+    ).toEqual([200, 200]);
+    // Everything else from the limited address still works.
+    const headers = { authorization: `Bearer ${signToken(USER, SECRET, 60).token}` };
+    for (const [method, url] of [
+      ['GET', '/api/v1/users/me'],
+      ['GET', `/api/v1/users/${USER}`],
+      ['GET', '/api/v1/openapi.json'],
+      ['GET', '/healthz'],
+    ] as const) {
+      const res = await gw.app.inject({ method, url, headers, remoteAddress: ip });
+      expect([url, res.statusCode]).toEqual([url, 200]);
+    }
+    expect(
+      (await gw.app.inject({ method: 'POST', url: '/api/v1/logout', headers, remoteAddress: ip })).statusCode,
+    ).toBe(200);
+  });
+
+  it('limits login per username whatever the client IP, and leaves other usernames alone', async () => {
+    const gw = await gateway(limited);
+    const guesses = [];
+    for (const n of [1, 2, 3, 4, 5]) guesses.push((await login(gw, `192.0.2.${n}`, 'victim')).statusCode);
+    expect(guesses).toEqual([200, 200, 200, 429, 429]); // a new address per guess does not help
+    expect(await limitedCount(gw, '/api/v1/login')).toBe(2);
+    expect((await login(gw, '192.0.2.5', 'someone_else')).statusCode).toBe(200);
+    expect((await register(gw, '192.0.2.5', 'newcomer')).statusCode).toBe(200);
+    expect(gw.users.calls.length).toBe(5);
+  });
+
+  it('is off at rate 0', async () => {
+    const gw = await gateway({ authRateLimitPerSecond: 0, authRateLimitBurst: 1 });
+    expect(await statuses([1, 2, 3].map(() => login(gw, '203.0.113.9', 'same')))).toEqual([200, 200, 200]);
   });
 });

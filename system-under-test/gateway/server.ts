@@ -29,6 +29,8 @@ await serve('gateway', async (config, { metrics, faults }) => {
     wsMaxSocketsPerUser: config.wsMaxSocketsPerUser,
     rateLimitPerSecond: config.rateLimitPerSecond,
     rateLimitBurst: config.rateLimitBurst,
+    authRateLimitPerSecond: config.authRateLimitPerSecond,
+    authRateLimitBurst: config.authRateLimitBurst,
     logLevel: config.logLevel,
   });
   if (config.jwtSecret === undefined)

@@ -49,6 +49,8 @@ async function gateway(overrides: Partial<GatewayDeps> = {}): Promise<Gateway> {
     wsMaxSocketsPerUser: 10,
     rateLimitPerSecond: 0,
     rateLimitBurst: 1,
+    authRateLimitPerSecond: 0,
+    authRateLimitBurst: 1,
     ...overrides,
   });
   apps.push(app);

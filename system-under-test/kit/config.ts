@@ -202,6 +202,19 @@ export const ENV_VARS = {
     default: '100',
     parse: int(1, 1_000_000),
   },
+  CHATIM_AUTH_RATE_LIMIT_PER_SECOND: {
+    description:
+      'Login and register rate per client IP, and login rate per username (token bucket refill per second; 0 = no limit): each runs scrypt',
+    services: ['gateway'],
+    default: '1',
+    parse: num(0, 1_000_000),
+  },
+  CHATIM_AUTH_RATE_LIMIT_BURST: {
+    description: 'Login and register burst per client IP, and login burst per username (token bucket size)',
+    services: ['gateway'],
+    default: '100',
+    parse: int(1, 1_000_000),
+  },
   CHATIM_PASSWORD_HASH_COST: {
     description: 'scrypt cost exponent: N = 2^cost (10 fast for tests, 15 for production)',
     services: ['user-service'],
@@ -265,6 +278,8 @@ export interface ServiceConfig {
   readonly wsMaxSocketsPerUser: number;
   readonly rateLimitPerSecond: number;
   readonly rateLimitBurst: number;
+  readonly authRateLimitPerSecond: number;
+  readonly authRateLimitBurst: number;
   readonly passwordHashCost: number;
   readonly streamMaxLen: number;
   readonly groupMaxMembers: number;
@@ -360,6 +375,8 @@ export function loadConfig(
     wsMaxSocketsPerUser: opt('CHATIM_WS_MAX_SOCKETS_PER_USER', 10),
     rateLimitPerSecond: opt('CHATIM_RATE_LIMIT_PER_SECOND', 0),
     rateLimitBurst: opt('CHATIM_RATE_LIMIT_BURST', 100),
+    authRateLimitPerSecond: opt('CHATIM_AUTH_RATE_LIMIT_PER_SECOND', 1),
+    authRateLimitBurst: opt('CHATIM_AUTH_RATE_LIMIT_BURST', 100),
     passwordHashCost: opt('CHATIM_PASSWORD_HASH_COST', 14),
     streamMaxLen: opt('CHATIM_STREAM_MAXLEN', 10_000),
     groupMaxMembers: opt('CHATIM_GROUP_MAX_MEMBERS', 500),
