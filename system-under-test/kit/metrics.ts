@@ -212,10 +212,10 @@ export const METRICS = {
   },
   chatim_rate_limited_total: {
     type: 'counter',
-    help: 'Requests rejected by the per-user send rate limit, by route template',
+    help: 'Requests rejected with 429 by a rate limit (per-user sends; per-IP register and login; per-username login), by route template',
     labelNames: ['route'],
     services: ['gateway'],
-    updatedIn: 'gateway/app.ts send rate limit',
+    updatedIn: 'gateway/app.ts send and auth rate limits',
   },
   chatim_internal_requests_total: {
     type: 'counter',
