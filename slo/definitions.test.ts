@@ -132,6 +132,42 @@ describe('validation', () => {
       { field: 'spec.indicator.spec.thresholdMetric.metricSource.spec.matchers', message: /job= or job=~/ },
     ],
     [
+      'a good selection that is not a subset of its total',
+      (d) => {
+        const ratio = {
+          counter: true,
+          good: {
+            metricSource: {
+              type: 'Prometheus',
+              spec: {
+                metric: 'chatim_http_requests_total',
+                matchers: [{ label: 'job', op: '=', value: 'chatim-gateway' }],
+              },
+            },
+          },
+          total: {
+            metricSource: {
+              type: 'Prometheus',
+              spec: {
+                metric: 'chatim_http_requests_total',
+                matchers: [
+                  { label: 'job', op: '=', value: 'chatim-gateway' },
+                  { label: 'status', op: '!~', value: '5..' },
+                ],
+              },
+            },
+          },
+        };
+        d.spec.indicator.spec = { ratioMetric: ratio };
+        d.metadata.annotations['chatim-slo/unit'] = 'ratio';
+        d.spec.objectives = [{ displayName: 'x', target: 0.99 }];
+      },
+      {
+        field: 'spec.indicator.spec.ratioMetric.good.metricSource.spec.matchers',
+        message: /must repeat every matcher of total, missing status!~"5\.\."/,
+      },
+    ],
+    [
       'a scrape job that does not exist',
       (d) =>
         (d.spec.indicator.spec.thresholdMetric.metricSource.spec.matchers = [
@@ -307,6 +343,13 @@ describe('validation', () => {
         field: `${f}.total.metricSource.spec.matchers[1]`,
         message:
           'a route exclusion must be the health-check filter {label: route, op: "!~", value: "/healthz|/readyz"} (EXCLUDE_HEALTH_ROUTES in slo/definitions.ts), got !~ "/healhz|/readyz"',
+      },
+      {
+        // …and the good series is then no longer a subset of the total.
+        file: FILE,
+        field: `${f}.good.metricSource.spec.matchers`,
+        message:
+          'must repeat every matcher of total, missing route!~"/healhz|/readyz" (the ratio must be a subset of its total)',
       },
     ]);
   });

@@ -506,8 +506,29 @@ export function validateDefinition(
           const good = 'good' in rm ? c.source(rm, 'good', `${f}.good`, measuredAt, ['counter']) : undefined;
           const bad = 'bad' in rm ? c.source(rm, 'bad', `${f}.bad`, measuredAt, ['counter']) : undefined;
           const total = c.source(rm, 'total', `${f}.total`, measuredAt, ['counter']);
-          if (total && (good || bad))
+          const part = good ?? bad;
+          if (total && part) {
+            // The good/bad series must be a subset of the total (same metric, every total matcher
+            // repeated), or the ratio can exceed 1 and pass on data that is not there.
+            const partField = `${f}.${good ? 'good' : 'bad'}`;
+            if (part.ref.metric !== total.ref.metric) {
+              c.problem(
+                partField,
+                `must count the same metric as total (${total.ref.metric}), got ${part.ref.metric}`,
+              );
+            }
+            const same = (a: LabelMatcher, b: LabelMatcher) =>
+              a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
+            for (const m of total.ref.matchers) {
+              if (!part.ref.matchers.some((x) => same(x, m))) {
+                c.problem(
+                  `${partField}.metricSource.spec.matchers`,
+                  `must repeat every matcher of total, missing ${m[0]}${m[1]}"${m[2]}" (the ratio must be a subset of its total)`,
+                );
+              }
+            }
             sli = { kind: 'ratio', good: good?.ref, bad: bad?.ref, total: total.ref };
+          }
         }
       } else {
         const f = 'spec.indicator.spec.thresholdMetric';
