@@ -225,8 +225,10 @@ describe('persist worker', () => {
             ],
           );
         }
-        // Its own entries fail, wait past the reclaim idle time, and are retried several times.
-        await waitUntil(async () => (await outcome('failed')) >= 4 * ids.length, {
+        // Its own entries fail, wait past the reclaim idle time, and are retried several times. The
+        // worker may hold one entry or all three per attempt, and retries back off (100 ms doubling
+        // to 5 s), so count attempts, not entries × attempts: 4 failures are ≥ 2 retries either way.
+        await waitUntil(async () => (await outcome('failed')) >= 4, {
           what: 'several failed attempts while PostgreSQL is unreachable',
           timeoutMs: DEADLINE,
         });
