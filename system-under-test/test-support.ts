@@ -207,3 +207,18 @@ export class FakeRedis extends EventEmitter {
     this.emit('message', KEYS.notifications, `private|${userId}|${frame}`);
   }
 }
+
+/**
+ * The gateway's tunables for route tests: long heartbeat, 1 MiB send buffer, 10 sockets per user,
+ * rate limits off. Tests spread it into `buildApp` deps and override what they exercise.
+ */
+export const GATEWAY_TEST_SETTINGS = {
+  jwtTtlSeconds: 3600,
+  wsPingIntervalMs: 60_000,
+  wsMaxBufferedBytes: 1 << 20,
+  wsMaxSocketsPerUser: 10,
+  rateLimitPerSecond: 0,
+  rateLimitBurst: 1,
+  authRateLimitPerSecond: 0,
+  authRateLimitBurst: 1,
+} as const;

@@ -11,7 +11,7 @@ import { ERRORS } from '../kit/errors.ts';
 import type { CallOptions, CallResult, InternalClient } from '../kit/http-client.ts';
 import { Metrics } from '../kit/metrics.ts';
 import { RedisMetrics } from '../kit/redis.ts';
-import { counterValue, FakeRedis } from '../test-support.ts';
+import { counterValue, FakeRedis, GATEWAY_TEST_SETTINGS } from '../test-support.ts';
 import { buildApp, type GatewayDeps } from './app.ts';
 import { signToken } from './jwt.ts';
 
@@ -44,15 +44,8 @@ async function gateway(overrides: Partial<GatewayDeps> = {}) {
     userService: users as unknown as InternalClient,
     messageService: messages as unknown as InternalClient,
     jwtSecret: SECRET,
-    jwtTtlSeconds: 3600,
+    ...GATEWAY_TEST_SETTINGS,
     wsAllowedOrigins: [],
-    wsPingIntervalMs: 60_000,
-    wsMaxBufferedBytes: 1 << 20,
-    wsMaxSocketsPerUser: 10,
-    rateLimitPerSecond: 0,
-    rateLimitBurst: 1,
-    authRateLimitPerSecond: 0,
-    authRateLimitBurst: 1,
     ...overrides,
   });
   apps.push(app);

@@ -12,7 +12,7 @@ import { waitUntil } from '../../harness/stack/wait.ts';
 import { InternalClient } from '../kit/http-client.ts';
 import { Metrics } from '../kit/metrics.ts';
 import { RedisMetrics } from '../kit/redis.ts';
-import { counterValue, FakeRedis } from '../test-support.ts';
+import { counterValue, FakeRedis, GATEWAY_TEST_SETTINGS } from '../test-support.ts';
 import { buildApp, type GatewayDeps } from './app.ts';
 import { signToken } from './jwt.ts';
 import { CLOSE } from './ws-hub.ts';
@@ -42,15 +42,8 @@ async function gateway(overrides: Partial<GatewayDeps> = {}): Promise<Gateway> {
     userService: new InternalClient('user-service', 'http://127.0.0.1:9', metrics),
     messageService: new InternalClient('message-service', 'http://127.0.0.1:9', metrics),
     jwtSecret: SECRET,
-    jwtTtlSeconds: 3600,
+    ...GATEWAY_TEST_SETTINGS,
     wsAllowedOrigins: ['https://chat.example'],
-    wsPingIntervalMs: 60_000,
-    wsMaxBufferedBytes: 1 << 20,
-    wsMaxSocketsPerUser: 10,
-    rateLimitPerSecond: 0,
-    rateLimitBurst: 1,
-    authRateLimitPerSecond: 0,
-    authRateLimitBurst: 1,
     ...overrides,
   });
   apps.push(app);
