@@ -21,30 +21,6 @@ export async function medianPingMs(port: number, n = 9): Promise<number> {
   return times[Math.floor(n / 2)]!;
 }
 
-/** Sends one Redis command (inline protocol) and returns the raw reply line. */
-export async function redisCommand(port: number, command: string): Promise<string> {
-  const { connect } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let answer = '';
-    socket.setTimeout(5000, () => {
-      socket.destroy();
-      reject(new Error(`no reply to ${command}`));
-    });
-    socket.on('error', reject);
-    socket.on('connect', () => socket.write(`${command}\r\n`));
-    socket.on('data', (chunk) => {
-      answer += chunk.toString('utf8');
-      const lines = answer.split('\r\n');
-      // Simple string/error/integer replies end after one line; bulk strings after two.
-      if ((answer.startsWith('$') && lines.length >= 3) || (!answer.startsWith('$') && lines.length >= 2)) {
-        socket.destroy();
-        resolve(answer.startsWith('$') ? (lines[1] ?? '') : (lines[0] ?? ''));
-      }
-    });
-  });
-}
-
 /** Runs SQL through psql against the stack's PostgreSQL endpoint (through Toxiproxy). */
 export async function psql(stack: StartedStack, sql: string): Promise<string> {
   const pg = stack.endpoints.postgres;

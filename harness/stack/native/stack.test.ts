@@ -3,18 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALERT_PROBE_ALERT } from '../../../monitoring/rules/harness.ts';
 import { PrometheusClient } from '../../../slo/prometheus-client.ts';
 import { up } from '../../../slo/promql.ts';
-import {
-  medianPingMs,
-  orphanedStackProcesses,
-  psql,
-  redisCommand,
-  toxiproxy,
-} from '../../../test/support/stack.ts';
+import { medianPingMs, orphanedStackProcesses, psql, toxiproxy } from '../../../test/support/stack.ts';
 import { portIsFree } from '../ports.ts';
 import { processGroupMembers } from '../procfs.ts';
 import type { StartedStack } from '../types.ts';
 import { waitUntil } from '../wait.ts';
-import { redisPing } from './probes.ts';
+import { redisCommand, redisPing } from './probes.ts';
 import { ComponentStartError, NativeStackRuntime } from './runtime.ts';
 
 /** Every pid and port of a running stack, to prove teardown leaves nothing behind. */
